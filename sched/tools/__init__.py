@@ -1,0 +1,1 @@
+"""Command-line tools (``bin/``): each module has a ``main(argv)``."""
