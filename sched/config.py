@@ -25,7 +25,7 @@ OPTIONS = {
     "db_host": ("s", ""), "db_port": ("i", 0), "db_socket": ("s", ""),
     "replica_db_name": ("s", ""), "replica_db_user": ("s", ""),
     "replica_db_passwd": ("s", ""), "replica_db_host": ("s", ""),
-    "project_dir": ("s", ""), "host": ("s", ""), "httpd_user": ("s", "apache"),
+    "host": ("s", ""), "httpd_user": ("s", "apache"),
     "project_user_name": ("s", ""),
     # paths and URLs
     "key_dir": ("s", ""), "download_url": ("s", ""), "download_dir": ("s", ""),
@@ -275,6 +275,8 @@ def parse_config(path, project_dir=None):
     if options["db_host"] and options["db_host"] == socket.gethostname():
         options["db_host"] = "localhost"
     cfg.options = options
+    if cfg.raw.get("project_dir"):      # BOINC lets config.xml pin the project dir
+        cfg.project_dir = cfg.raw["project_dir"]
 
     for section, cls, attr in (("daemons", Daemon, "daemons"), ("tasks", Task, "tasks")):
         elem = root.find(section)
