@@ -58,8 +58,8 @@ def db_account(admin_db):
         admin_db.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
                          (TEST_DB_USER, host, passwd))
         admin_db.execute("ALTER USER %s@%s IDENTIFIED BY %s", (TEST_DB_USER, host, passwd))
-        admin_db.execute("GRANT ALL PRIVILEGES ON `boinctest\\_%%`.* TO %s@%s"
-                         % ("%s", "%s"), (TEST_DB_USER, host))
+        admin_db.execute("GRANT ALL PRIVILEGES ON `boinctest\\_%%`.* TO %s@%s",
+                         (TEST_DB_USER, host))
     return dict(host="127.0.0.1", user=TEST_DB_USER, passwd=passwd)
 
 
