@@ -20,7 +20,6 @@ if ROOT not in sys.path:
 from sched import db as dbmod  # noqa: E402
 
 TEST_DB_PREFIX = "boinctest_"
-TEST_DB_USER = "boinc_test"
 
 
 def _admin_candidates():
@@ -52,15 +51,18 @@ def admin_db():
 
 @pytest.fixture(scope="session")
 def db_account(admin_db):
-    """A DB user (host, user, passwd) allowed to create ``boinctest_*`` DBs."""
-    passwd = secrets.token_hex(12)
+    """A DB user (host, user, passwd) allowed to create ``boinctest_*`` DBs.
+
+    One user per test session, so that sessions running side by side never
+    change each other's password; dropped at the end.
+    """
+    user, passwd = "boinc_test_" + secrets.token_hex(4), secrets.token_hex(12)
     for host in ("localhost", "127.0.0.1"):
-        admin_db.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
-                         (TEST_DB_USER, host, passwd))
-        admin_db.execute("ALTER USER %s@%s IDENTIFIED BY %s", (TEST_DB_USER, host, passwd))
-        admin_db.execute("GRANT ALL PRIVILEGES ON `boinctest\\_%%`.* TO %s@%s",
-                         (TEST_DB_USER, host))
-    return dict(host="127.0.0.1", user=TEST_DB_USER, passwd=passwd)
+        admin_db.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, host, passwd))
+        admin_db.execute("GRANT ALL PRIVILEGES ON `boinctest\\_%%`.* TO %s@%s", (user, host))
+    yield dict(host="127.0.0.1", user=user, passwd=passwd)
+    for host in ("localhost", "127.0.0.1"):
+        admin_db.execute("DROP USER IF EXISTS %s@%s", (user, host))
 
 
 @pytest.fixture
