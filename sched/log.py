@@ -1,6 +1,6 @@
 """BOINC-style log lines.
 
-``2026-08-21 10:00:00.1234 [PID=4242 ] [CRITICAL] message``: local time with
+``2026-08-21 10:00:00.1234 UTC [PID=4242 ] [CRITICAL] message``: UTC with
 four fractional digits, the PID label only in the CGI programs, a kind tag,
 an indent, then the message.  A line is printed when its kind is at most the
 program's debug level (``-d N``, ``<sched_debug_level>``).
@@ -18,7 +18,7 @@ _KIND = {CRITICAL: "[CRITICAL]", WARNING: "[warning]", NORMAL: "",
 def timestamp(now=None):
     now = time.time() if now is None else now
     frac = int((now - int(now)) * 10000)
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + ".%04d" % frac
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + ".%04d UTC" % frac
 
 
 class Log:
