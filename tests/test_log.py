@@ -27,5 +27,5 @@ def test_daemon_lines_have_no_pid_and_levels_filter():
     lg.detail("hidden")
     text = out.getvalue()
     assert "[PID=" not in text and "hidden" not in text
-    assert re.search(r"UTC \[warning\]  \[RESULT#1\] odd\n", text)
-    assert "[debug]  shown" in text
+    assert re.search(r"UTC \[warning\] \[RESULT#1\] odd\n", text)
+    assert "[debug] shown" in text
