@@ -110,6 +110,7 @@ class Daemon:
     pid_file: str = ""
     lock_file: str = ""
     use_shell: bool = False
+    silent_start: bool = False      # bin/start --cron doesn't announce restarts
 
 
 @dataclass
@@ -214,7 +215,7 @@ def _entry(cls, elem):
         if not isinstance(child.tag, str):
             continue
         name = child.tag
-        if name in ("disabled", "use_shell", "always_run"):
+        if name in ("disabled", "use_shell", "always_run", "silent_start"):
             values[name] = parse_bool(child)
         elif name in cls.__dataclass_fields__:
             values[name] = (child.text or "").strip()
