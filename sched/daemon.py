@@ -75,11 +75,14 @@ class Daemon:
         return parser
 
     def mod_clause(self, column):
-        """SQL fragment (with %%-params) restricting ``column`` to our slice."""
+        """SQL fragment and its parameters restricting ``column`` to our slice.
+
+        MOD() rather than ``%``: the driver formats the query with ``%``.
+        """
         if not self.args.mod:
             return "", ()
         n, i = self.args.mod
-        return " and %s %% %%s = %%s" % column, (n, i)
+        return " and mod(%s, %%s) = %%s" % column, (n, i)
 
     # -- the contract
     def _on_stop_signal(self, signum, frame):
