@@ -9,6 +9,7 @@ import contextlib
 
 import MySQLdb
 import MySQLdb.cursors
+from MySQLdb.constants import CLIENT
 
 from .errors import BoincError
 
@@ -55,8 +56,11 @@ class Database:
         return "database '%s' on %s as user '%s'" % (self.name, where, self.user)
 
     def connect(self):
+        # FOUND_ROWS: an UPDATE reports the rows its WHERE matched, as BOINC's
+        # connections do, so conditional updates can be checked by rowcount.
         kwargs = dict(user=self.user, passwd=self.passwd, charset="utf8mb4",
-                      use_unicode=True, autocommit=True, connect_timeout=10)
+                      use_unicode=True, autocommit=True, connect_timeout=10,
+                      client_flag=CLIENT.FOUND_ROWS)
         if self.name:
             kwargs["db"] = self.name
         if self.unix_socket:
