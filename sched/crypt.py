@@ -263,8 +263,11 @@ def private_key_from_pem(data, source="<PEM>"):
     """A PrivateKey from unencrypted PEM (PKCS#1 or PKCS#8)."""
     try:
         key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
+    except TypeError as exc:        # encrypted: cryptography's message says so
         raise KeyFileError("could not load private key from %s: %s" % (source, exc)) from None
+    except ValueError:
+        raise KeyFileError("could not load private key from %s: not a PEM private key"
+                           % source) from None
     return PrivateKey.from_cryptography(_check_rsa(key, source))
 
 
@@ -272,8 +275,9 @@ def public_key_from_pem(data, source="<PEM>"):
     """A PublicKey from PEM (SubjectPublicKeyInfo or PKCS#1)."""
     try:
         key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as exc:
-        raise KeyFileError("could not load public key from %s: %s" % (source, exc)) from None
+    except ValueError:
+        raise KeyFileError("could not load public key from %s: not a PEM public key"
+                           % source) from None
     return PublicKey.from_cryptography(_check_rsa(key, source))
 
 
