@@ -1,0 +1,103 @@
+"""Install our programs into a project directory, as BOINC copies its binaries.
+
+A project runs the code in its own directory, not the checkout it was made
+from: ``PROJECT/sched`` (the library), ``PROJECT/db`` (the schema files the
+library reads), and every entry script of the checkout's ``bin/`` and
+``cgi-bin/`` with its ``#!`` line naming the interpreter that installs them
+(the virtualenv's python, which also Apache's user can run).  make_project
+and bin/upgrade both call :func:`install_programs`.
+"""
+
+import os
+import shutil
+import sys
+
+from .errors import BoincError
+
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBRARY_DIRS = ("sched", "db")
+PROGRAM_DIRS = ("bin", "cgi-bin")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*", "*~", "*.tmp[0-9]*")
+
+
+def _skip(name):
+    return name.startswith(".") or name.endswith("~") or name == "__pycache__"
+
+
+def _replace_tree(src, dest):
+    """Copy ``src`` over ``dest`` so that ``dest`` is never half-written."""
+    tmp, old = dest + ".new.%d" % os.getpid(), dest + ".old.%d" % os.getpid()
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp, ignore=_IGNORE)
+    if os.path.lexists(dest):
+        os.rename(dest, old)
+    os.rename(tmp, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _install_script(src, dest, python):
+    """Copy one program, its ``#!`` line rewritten to ``python``; atomic."""
+    with open(src, "rb") as f:
+        data = f.read()
+    if data.startswith(b"#!"):
+        newline = data.find(b"\n")
+        rest = data[newline + 1:] if newline >= 0 else b""
+        data = b"#!" + python.encode() + b"\n" + rest
+    tmp = dest + ".tmp%d" % os.getpid()
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o755 if data.startswith(b"#!") or os.access(src, os.X_OK) else 0o644)
+    os.replace(tmp, dest)
+
+
+def _install_link(src, dest):
+    """Recreate a symlink (bin/stop -> start); absolute targets become local names."""
+    target = os.readlink(src)
+    if os.path.isabs(target):
+        target = os.path.basename(target)
+    if os.path.lexists(dest):
+        if os.path.islink(dest) and os.readlink(dest) == target:
+            return
+        os.unlink(dest)
+    os.symlink(target, dest)
+
+
+def install_programs(project_dir, source_root=None, python=None, log=None):
+    """Install the library and the programs of ``source_root`` into ``project_dir``.
+
+    Returns the names installed (``sched/``, ``bin/start``, ...).  Files of
+    the project that the checkout does not have (a project's own scripts,
+    BOINC's C++ programs in a taken-over project) are left alone.
+    """
+    source_root = os.path.abspath(source_root or SOURCE_ROOT)
+    python = python or sys.executable
+    if not os.path.isfile(os.path.join(source_root, "sched", "__init__.py")):
+        raise BoincError("%s has no sched/ package to install (use --srcdir)" % source_root)
+    if os.path.abspath(project_dir) == source_root:
+        raise BoincError("can't install %s into itself" % source_root)
+    installed = []
+    for name in LIBRARY_DIRS:
+        src = os.path.join(source_root, name)
+        if os.path.isdir(src):
+            _replace_tree(src, os.path.join(project_dir, name))
+            installed.append(name + "/")
+    for dirname in PROGRAM_DIRS:
+        src_dir = os.path.join(source_root, dirname)
+        dest_dir = os.path.join(project_dir, dirname)
+        if not os.path.isdir(src_dir):
+            continue
+        os.makedirs(dest_dir, exist_ok=True)
+        for name in sorted(os.listdir(src_dir)):
+            src = os.path.join(src_dir, name)
+            if _skip(name) or (os.path.isdir(src) and not os.path.islink(src)):
+                continue
+            dest = os.path.join(dest_dir, name)
+            if os.path.islink(src):
+                _install_link(src, dest)
+            else:
+                _install_script(src, dest, python)
+            installed.append("%s/%s" % (dirname, name))
+    if log:
+        for name in installed:
+            log("   installed %s" % name)
+    return installed
