@@ -82,3 +82,119 @@ def fresh_db(admin_db, db_name):
     conn.connect()
     yield conn
     conn.close()
+
+
+# ------------------------------------------------- projects and a web server
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on at the moment."""
+    from sched.apache import free_port as _free
+    return _free()
+
+
+class MadeProject(tuple):
+    """What the ``make_project`` factory returns: unpacks as ``(dir, config)``."""
+
+    def __new__(cls, dir, config, **info):
+        self = super().__new__(cls, (dir, config))
+        self.__dict__.update(info, dir=dir, config=config)
+        return self
+
+    def url(self, path=""):
+        return self.url_base + path
+
+
+@pytest.fixture
+def web_tmp():
+    """A fresh directory under /tmp that Apache's children can reach.
+
+    Started as root, Apache runs its children (CGI programs, mod_fcgid
+    processes, file serving) as www-data, which can't enter pytest's
+    tmp_path (/tmp/pytest-of-root is 0700).  This one is 0755 under /tmp.
+    """
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="boinctest-", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def make_project(admin_db, db_account, web_tmp):
+    """Factory: run make_project into ``web_tmp`` and return a :class:`MadeProject`.
+
+    ``make_project(name="test", *extra_args, db=True, port=None, share=None)``:
+    the project's URLs are ``http://127.0.0.1:PORT/`` with a free ``port``
+    (keep it for a private Apache); its database (a ``boinctest_*`` name,
+    dropped afterwards) is made by the ``db_account`` user.  When we are
+    root, ``share`` (default) gives www-data the directories Apache's
+    programs write into (see sched.apache.share_with_httpd).
+    Result attributes: dir, config, name, url_base, port, db_name, output.
+    """
+    import contextlib
+    import io
+
+    from sched import apache, config
+    from sched.tools import make_project as mp
+
+    made_dbs = []
+
+    def factory(name="test", *extra, db=True, port=None, share=None):
+        port = port or free_port()
+        url_base = "http://127.0.0.1:%d/" % port
+        db_name = TEST_DB_PREFIX + secrets.token_hex(4)
+        made_dbs.append(db_name)
+        root = os.path.join(web_tmp, name)
+        argv = ["--no_query", "--url_base", url_base, "--project_root", root,
+                "--db_host", db_account["host"], "--db_user", db_account["user"],
+                "--db_passwd", db_account["passwd"], "--db_name", db_name]
+        if not db:
+            argv.append("--no_db")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = mp.main(argv + list(extra) + [name])
+        assert status == 0, out.getvalue()
+        if share if share is not None else os.geteuid() == 0:
+            apache.share_with_httpd(root)
+        return MadeProject(root, config.load(root), name=name, url_base=url_base,
+                           port=port, db_name=db_name, output=out.getvalue())
+
+    yield factory
+    for name in made_dbs:
+        admin_db.execute("DROP DATABASE IF EXISTS `%s`" % name)
+
+
+@pytest.fixture
+def project(make_project):
+    """A project made by make_project with defaults (see ``make_project``)."""
+    return make_project()
+
+
+@pytest.fixture
+def private_apache(web_tmp):
+    """Factory: a private Apache on the project's port serving its URLs.
+
+    ``private_apache(project, mode=None)``: mode None uses the project's own
+    NAME.httpd.conf; "cgi" or "fcgi" writes that variant for this server.
+    Returns a started sched.apache.PrivateApache; stopped after the test.
+    """
+    from sched import apache
+
+    started = []
+
+    def factory(proj, mode=None):
+        run_dir = os.path.join(web_tmp, "apache%d" % len(started))
+        os.makedirs(run_dir)
+        conf = os.path.join(proj.dir, "%s.httpd.conf" % proj.name)
+        if mode is not None:
+            conf = os.path.join(run_dir, "%s.%s.conf" % (proj.name, mode))
+            with open(conf, "w") as f:
+                f.write(apache.project_conf(proj.dir, proj.name, proj.url_base, mode))
+        web = apache.PrivateApache(run_dir, proj.port, [conf])
+        started.append(web)
+        return web.start()
+
+    yield factory
+    for web in started:
+        web.stop()
