@@ -44,7 +44,7 @@ PROJECT_XML = """<boinc>
 
 
 @pytest.fixture
-def project(tmp_path, admin_db, db_account, db_name):
+def mini(tmp_path, admin_db, db_account, db_name):
     """A minimal project dir (config.xml, cgi-bin/) with a schema-loaded DB."""
     proj = tmp_path / "proj"
     (proj / "cgi-bin").mkdir(parents=True)
@@ -70,8 +70,8 @@ def run_xadd(proj, project_xml=None):
                           capture_output=True, text=True)
 
 
-def test_adds_platforms_and_apps_with_boincs_lines(project):
-    proj, database = project
+def test_adds_platforms_and_apps_with_boincs_lines(mini):
+    proj, database = mini
     before = int(time.time())
     res = run_xadd(proj, PROJECT_XML)
     after = int(time.time())
@@ -103,8 +103,8 @@ def test_adds_platforms_and_apps_with_boincs_lines(project):
         700, 2, 2.5, 1, 3, 1, 4, 0)
 
 
-def test_second_run_changes_nothing(project):
-    proj, database = project
+def test_second_run_changes_nothing(mini):
+    proj, database = mini
     assert run_xadd(proj, PROJECT_XML).returncode == 0
     rows = database.query("SELECT * FROM platform ORDER BY id"), \
         database.query("SELECT * FROM app ORDER BY id")
@@ -119,8 +119,8 @@ def test_second_run_changes_nothing(project):
             database.query("SELECT * FROM app ORDER BY id")) == rows
 
 
-def test_updates_changed_columns_only(project):
-    proj, database = project
+def test_updates_changed_columns_only(mini):
+    proj, database = mini
     assert run_xadd(proj, PROJECT_XML).returncode == 0
     # Set on the admin web pages: a project.xml without <min_version> keeps it.
     database.execute("UPDATE app SET min_version=800 WHERE name='worker'")
@@ -144,8 +144,8 @@ def test_updates_changed_columns_only(project):
         {"min_version": 710, "weight": 3.0}
 
 
-def test_deprecated_platform(project):
-    proj, database = project
+def test_deprecated_platform(mini):
+    proj, database = mini
     xml = ("<boinc><platform><name>old</name><user_friendly_name>Old</user_friendly_name>"
            "<deprecated/></platform></boinc>")
     assert run_xadd(proj, xml).returncode == 0
@@ -155,8 +155,8 @@ def test_deprecated_platform(project):
     assert database.scalar("SELECT deprecated FROM platform WHERE name='old'") == 0
 
 
-def test_bad_value_changes_nothing(project):
-    proj, database = project
+def test_bad_value_changes_nothing(mini):
+    proj, database = mini
     res = run_xadd(proj, PROJECT_XML.replace("<weight>2.5</weight>", "<weight>heavy</weight>"))
     assert res.returncode == 1
     assert res.stdout == ""
@@ -166,8 +166,8 @@ def test_bad_value_changes_nothing(project):
     assert database.scalar("SELECT COUNT(*) FROM app") == 0
 
 
-def test_malformed_or_missing_project_xml(project):
-    proj, database = project
+def test_malformed_or_missing_project_xml(mini):
+    proj, database = mini
     res = run_xadd(proj)
     assert res.returncode == 1
     assert len(res.stderr.splitlines()) == 1 and "no project.xml" in res.stderr
@@ -191,9 +191,9 @@ def _refproj_rows(table):
     return rows
 
 
-def test_refproj_project_xml_gives_boincs_rows(project):
+def test_refproj_project_xml_gives_boincs_rows(mini):
     """BOINC's own make_project + xadd: same platform and app rows (but times)."""
-    proj, database = project
+    proj, database = mini
     with open(os.path.join(REFPROJ, "project.xml")) as f:
         assert run_xadd(proj, f.read()).returncode == 0
     ours = [tuple(float(v) if isinstance(v, (int, float)) else v for v in r.values())
@@ -216,3 +216,21 @@ def test_read_project_xml_types(tmp_path):
                             "Linux running on an AMD x86_64 or Intel EM64T CPU"}
     assert apps[1]["beta"] == 1 and apps[1]["fraction_done_exact"] == 0
     assert apps[1]["weight"] == 2.5 and apps[1]["min_version"] == 700
+
+
+def test_in_a_project_made_by_make_project(make_project):
+    """The operator's path: make_project, then the project's own bin/xadd."""
+    made = make_project("xaddtest", "--test_app")
+    env = dict(os.environ)
+    env.pop("BOINC_PROJECT_DIR", None)
+    res = subprocess.run([os.path.join(made.dir, "bin", "xadd")], cwd=made.dir, env=env,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    platforms, apps = xadd.read_project_xml(os.path.join(made.dir, "project.xml"))
+    assert res.stdout.count("added platform: ") == len(platforms) > 0
+    assert res.stdout.splitlines()[-1].startswith(
+        "added app: (create_time, name, user_friendly_name) values (")
+    with dbmod.connect(made.config) as database:
+        assert [r["name"] for r in database.query("SELECT name FROM platform ORDER BY id")] == \
+            [p["name"] for p in platforms]
+        assert [r["name"] for r in database.query("SELECT name FROM app")] == ["example_app"]
