@@ -611,3 +611,28 @@ def test_show_config(project):
 def test_stop_and_status_are_links_to_start():
     for name in ("stop", "status"):
         assert os.readlink(os.path.join(ROOT, "bin", name)) == "start"
+
+
+def test_start_waits_its_turn_while_stop_waits(project):
+    # A daemon slow to leave: stop is still waiting for it, and holds
+    # start.lock all along, so a start meanwhile is refused.
+    project.script("slowpoke", "#!/bin/sh\ntrap '' HUP\n"
+                   "while [ ! -e ../let_go ]; do sleep 0.05; done\n")
+    project.config(daemons=[entry_xml("daemon", "slowpoke")])
+    assert project.run("start").returncode == 0
+    pid = project.pid_of("slowpoke.pid")
+    assert launch.is_running(pid)
+    stop = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "stop")],
+                            cwd=project.root, env=project.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: not os.path.exists(project.pid("slowpoke.pid")), "stop to begin")
+        result = project.run("start")
+        assert result.returncode == 1
+        assert result.stderr == "start is currently running!\n"
+        assert stop.poll() is None
+    finally:
+        open(project.path("let_go"), "w").close()
+        out, err = stop.communicate(timeout=60)
+    assert stop.returncode == 0, err
+    assert not launch.is_running(pid)

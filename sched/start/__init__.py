@@ -157,6 +157,7 @@ class Starter:
         self.tmp_dir = _ensure_dir(cfg.dir("tmp"))
         self.log_dir = _ensure_dir(cfg.dir("log"))
         self.pid_dir = _ensure_dir(cfg.dir("pid"))
+        self.start_lock_path = os.path.join(self.pid_dir, "start.lock." + self.host)
         self.daemons = cfg.local_entries(cfg.daemons, self.host)
         self.tasks = cfg.local_entries(cfg.tasks, self.host)
         self.state = RunState(run_state_path)
@@ -260,6 +261,8 @@ class Starter:
         # started (a stale pid file, the pid reused since): leave it alone.
         lock_files = set(glob.glob(os.path.join(self.pid_dir, "*")))
         lock_files.update(self.job(d, True).lock_path for d in self.cfg.daemons)
+        # Opening and closing start.lock here would drop our own lock on it.
+        lock_files.discard(self.start_lock_path)
         holders = set()
         for path in lock_files:
             holder = launch.lock_holder(path)
@@ -429,8 +432,7 @@ def _run(prog, argv, argv0, opts, command, verbose):
     os.environ["BOINC_PROJECT_DIR"] = cfg.project_dir   # what the daemons look for
 
     # Held until we exit: one start/stop/status at a time on this host.
-    lock_fd = os.open(os.path.join(starter.pid_dir, "start.lock." + starter.host),
-                      os.O_RDWR | os.O_CREAT, 0o664)
+    lock_fd = os.open(starter.start_lock_path, os.O_RDWR | os.O_CREAT, 0o664)
     if not launch.try_lock(lock_fd):
         sys.stderr.write("start is currently running!\n")
         return 1
