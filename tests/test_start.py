@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SHARED
 from sched import paths
 from sched import start as startmod
 from sched.errors import BoincError
@@ -636,3 +636,33 @@ def test_start_waits_its_turn_while_stop_waits(project):
         out, err = stop.communicate(timeout=60)
     assert stop.returncode == 0, err
     assert not launch.is_running(pid)
+
+
+def test_the_config_boinc_make_project_wrote(project):
+    # BOINC's own config.xml (its host and paths made ours); "feeder" is our
+    # test daemon here, the other programs are missing from this project.
+    with open(os.path.join(SHARED, "fixtures", "boinc-made-project",
+                           "config.xml")) as f:
+        text = f.read()
+    text = text.replace("<host>vm</host>", "<host>%s</host>" % HOST)
+    text = text.replace("/home/boincadm/projects/refproj/log_vm", project.log())
+    with open(project.path("config.xml"), "w") as f:
+        f.write(text)
+    os.symlink("ticker", project.path("bin", "feeder"))
+    project.script("run_in_ops", RUN_IN_OPS.format(python=sys.executable, root=ROOT))
+
+    result = project.run("start", "-v")
+    assert result.returncode == 0
+    assert "Starting daemon: feeder -d 3" in result.stdout
+    assert "Can't start daemon 'transitioner -d 3'" in result.stderr
+    started(project, "feeder.pid", "feeder.log")
+
+    status = project.run("status", "-v").stdout.splitlines()
+    rows = [line for line in status if re.match(r"\s+\d+ ", line)]
+    assert len(rows) == 5 + 11
+    assert re.search(r"running\s+locked\s+no\s+feeder -d 3$", rows[0])
+    assert rows[1].endswith("transitioner -d 3  [not provided: 'transitioner' not found in "
+                            "bin/ or PATH]")
+    disabled = [r for r in rows[5:] if re.search(r"unlocked\s+yes\s", r)]
+    assert len(disabled) == 2 and "db_dump" in disabled[0] and "team_import" in disabled[1]
+    assert "update_uotd.php  [not provided: html/ops/update_uotd.php not found]" in rows[7]
