@@ -20,6 +20,7 @@ import errno
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import stat
 import sys
@@ -88,11 +89,16 @@ def read_md5_info(path, file_stat=None, warn=_warn_stderr):
     md5_path = path + MD5_SUFFIX
     try:
         st = file_stat or os.stat(path)
-        md5_st = os.stat(md5_path)
-        with open(md5_path, encoding="ascii", errors="replace") as f:
-            text = f.read(200)
+        fd = os.open(md5_path, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        md5_st = os.fstat(fd)
+        text = os.read(fd, 200).decode("ascii", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     info = parse_md5_info(text)
     if info is None:
         warn("bad MD5 cache file %s; remove it and stage file again" % md5_path)
@@ -176,11 +182,12 @@ def gzip_file(path):
     return True
 
 
+_BAD_NAME = re.compile(r"[/\\<>&\x00-\x1f\x7f]|^\.\.?$|^$")
+
+
 def check_name(name):
     """Refuse names that can't be a file in the hierarchy or a client's file."""
-    bad = (not name or name in (".", "..") or "/" in name or "\\" in name
-           or any(c in name for c in "<>&") or any(ord(c) < 32 or ord(c) == 127 for c in name))
-    if bad:
+    if _BAD_NAME.search(name):
         raise StageError("bad input file name %r: a plain file name without '/', '\\', "
                          "control characters or any of <>& is needed" % name)
 
@@ -308,18 +315,29 @@ class InputFiles:
         self.copied = []
         self._info = {}
         self._dirs = set()
+        self._last_hash = (None, None)
+        # as sched.paths.dir_hier_url writes it
+        self._url_base = self.download_url.rstrip("/")
+
+    def _hash(self, name):
+        # path() and url() of one name come in pairs: hash it once
+        if self._last_hash[0] != name:
+            self._last_hash = (name, paths.filename_hash(name, self.fanout))
+        return self._last_hash[1]
 
     def path(self, name):
         if not self.fanout:
             return os.path.join(self.download_dir, name)
-        sub = os.path.join(self.download_dir, paths.filename_hash(name, self.fanout))
+        sub = os.path.join(self.download_dir, self._hash(name))
         if sub not in self._dirs:
             os.makedirs(sub, mode=0o771, exist_ok=True)
             self._dirs.add(sub)
-        return os.path.join(sub, name)
+        return sub + os.sep + name
 
     def url(self, name):
-        return paths.dir_hier_url(name, self.download_url, self.fanout)
+        if not self.fanout:
+            return paths.dir_hier_url(name, self.download_url, 0)
+        return "%s/%s/%s" % (self._url_base, self._hash(name), name)
 
     def info(self, name):
         """(md5, nbytes) of a job's input file, staging it from the top if needed."""

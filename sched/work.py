@@ -10,15 +10,20 @@ are taken back.
 Also here: cancelling jobs (``bin/cancel_jobs``).
 """
 
+import operator
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field, fields
 
+import MySQLdb
+
 from . import states
+from .db import DatabaseError
 from .errors import BoincError
-from .input_template import InputTemplate, TemplateError, sub_appname_xml
-from .stage import InputFiles, StageError
+from .input_template import InputTemplate, sub_appname_xml
+from .stage import InputFiles
 
 # Defaults for a new job when neither the command line nor the template says
 # (tools/backend_lib.h).
@@ -118,10 +123,12 @@ def find_app(db, name):
     return app
 
 
+_BAD_WU_NAME = re.compile(r"[/\\<>&\x00-\x1f\x7f]|^$")
+
+
 def check_wu_name(name):
     """Job names become result and output file names: keep them file-name safe."""
-    if (not name or "/" in name or "\\" in name or any(c in name for c in "<>&")
-            or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+    if _BAD_WU_NAME.search(name):
         raise WorkError("bad workunit name %r: no '/', '\\', control characters "
                         "or any of <>& allowed" % name)
 
@@ -212,33 +219,86 @@ class WorkCreator:
     def _row(self, wu):
         return tuple(getattr(wu, c) for c in self._columns)
 
-    def _insert_rows(self, wus):
-        cols = self._columns
-        one = "(" + ",".join(["%s"] * len(cols)) + ")"
-        head = "INSERT INTO workunit (%s) VALUES " % ",".join(cols)
-        batch, args, size = [], [], 0
+    def _values(self, wus):
+        """``(name, xml_doc, ...)`` value lists, as SQL, about INSERT_BYTES at a time.
+
+        Only name and xml_doc differ from job to job in a typical batch; the
+        other values are quoted (by the driver) once per distinct combination
+        instead of once per job and column.
+        """
+        cols = [c for c in self._columns if c not in ("name", "xml_doc")]
+        literal = self.db.conn.literal
+        values_of = operator.attrgetter(*cols)
+        fragments = {}
+        batch, size = [], 0
         for wu in wus:
-            batch.append(one)
-            args.extend(self._row(wu))
-            size += len(wu.xml_doc) + len(wu.name) + 400
+            key = values_of(wu)
+            rest = fragments.get(key)
+            if rest is None:
+                rest = fragments[key] = b"," + b",".join(literal(v) for v in key) + b")"
+            row = b"(" + literal(wu.name) + b"," + literal(wu.xml_doc) + rest
+            batch.append(row)
+            size += len(row)
             if size >= INSERT_BYTES:
-                self.db.execute(head + ",".join(batch), args)
-                batch, args, size = [], [], 0
+                yield b",".join(batch)
+                batch, size = [], 0
         if batch:
-            self.db.execute(head + ",".join(batch), args)
+            yield b",".join(batch)
+
+    def _insert_rows(self, wus):
+        """Multi-row INSERTs, each sent without waiting for the one before:
+        the server stores a batch while we prepare the next (:meth:`_wait`)."""
+        cols = [c for c in self._columns if c not in ("name", "xml_doc")]
+        head = ("INSERT INTO workunit (name,xml_doc,%s) VALUES " % ",".join(cols)).encode()
+        for values in self._values(wus):
+            self._wait()
+            try:
+                self.db.conn.send_query(head + values)
+            except MySQLdb.Error as exc:
+                raise self._db_error(exc) from None
+            self._pending = True
+
+    def _wait(self):
+        """Collect the result of an INSERT still in flight (errors surface here)."""
+        if self._pending:
+            self._pending = False
+            try:
+                self.db.conn.read_query_result()
+            except MySQLdb.Error as exc:
+                raise self._db_error(exc) from None
+
+    def _drain(self):
+        try:
+            self._wait()
+        except BoincError:
+            pass
+
+    def _db_error(self, exc):
+        text = exc.args[-1] if exc.args else str(exc)
+        dup = _duplicate_name(text)
+        if dup is not None:
+            label = self._seen.get(_name_key(dup))
+            return WorkError("%sa workunit named '%s' already exists"
+                             % (label + ": " if label else "", dup))
+        return DatabaseError("%s: %s" % (self.db.describe(), text))
 
     def _insert_one(self, wu, assignment):
         cols = self._columns
-        if wu.id:
-            if not self.db.scalar("SELECT id FROM workunit WHERE id = %s", (wu.id,)):
-                raise WorkError("no workunit with id %d to fill in (--wu_id)" % wu.id)
-            self.db.execute("UPDATE workunit SET %s WHERE id = %%s"
-                            % ", ".join("%s = %%s" % c for c in cols),
-                            self._row(wu) + (wu.id,))
-        else:
-            wu.id = self.db.insert("INSERT INTO workunit (%s) VALUES (%s)"
-                                   % (",".join(cols), ",".join(["%s"] * len(cols))),
-                                   self._row(wu))
+        try:
+            if wu.id:
+                if not self.db.scalar("SELECT id FROM workunit WHERE id = %s", (wu.id,)):
+                    raise WorkError("no workunit with id %d to fill in (--wu_id)" % wu.id)
+                self.db.execute("UPDATE workunit SET %s WHERE id = %%s"
+                                % ", ".join("%s = %%s" % c for c in cols),
+                                self._row(wu) + (wu.id,))
+            else:
+                wu.id = self.db.insert("INSERT INTO workunit (%s) VALUES (%s)"
+                                       % (",".join(cols), ",".join(["%s"] * len(cols))),
+                                       self._row(wu))
+        except DatabaseError as exc:
+            if _duplicate_name(str(exc)) == wu.name:
+                raise WorkError("a workunit named '%s' already exists" % wu.name) from None
+            raise
         if assignment is not None:
             self.db.execute(
                 "INSERT INTO assignment (create_time, target_id, target_type, multi, "
@@ -267,26 +327,38 @@ class WorkCreator:
         """Create many jobs; rows go in with multi-row INSERTs in one transaction.
 
         Without ``continue_on_error`` the first bad job raises and nothing is
-        created (rows rolled back, copied input files removed).  With it, a
-        bad job is reported through ``on_error(job, exc)`` and skipped; the
-        others are created.  Returns a :class:`CreateReport`.
+        created (rows rolled back, copied input files removed); a name already
+        in the DB shows as the INSERT's duplicate-key error.  With it, names
+        are looked up first, a bad job is reported through ``on_error(job,
+        exc)`` and skipped, and the others are created.  Returns a
+        :class:`CreateReport`.
         """
         report = CreateReport()
-        seen = {}
+        self._seen = {}
+        self._pending = False
         start_mark = self.files.mark()
         try:
             self.columns()
             with self.db.transaction():
-                for chunk in _chunks(jobs, CHUNK_JOBS):
-                    self._create_chunk(chunk, seen, report, continue_on_error, on_error,
-                                       progress)
+                try:
+                    for chunk in _chunks(jobs, CHUNK_JOBS):
+                        self._create_chunk(chunk, report, continue_on_error, on_error,
+                                           progress)
+                    self._wait()
+                except BaseException:
+                    self._drain()
+                    raise
         except BaseException:
             self.files.discard(start_mark)
             raise
         return report
 
-    def _create_chunk(self, chunk, seen, report, continue_on_error, on_error, progress):
-        in_db = self._existing_names(j.wu.name for j in chunk if not j.wu.id)
+    def _create_chunk(self, chunk, report, continue_on_error, on_error, progress):
+        seen = self._seen
+        in_db = set()
+        if continue_on_error:
+            self._wait()
+            in_db = self._existing_names(j.wu.name for j in chunk if not j.wu.id)
         bulk, single = [], []
         for job in chunk:
             mark = self.files.mark()
@@ -313,12 +385,26 @@ class WorkCreator:
             (single if job.assignment is not None or job.wu.id else bulk).append(job)
         if bulk:
             self._insert_rows(j.wu for j in bulk)
-        for job in single:
-            self._insert_one(job.wu, job.assignment)
+        if single:
+            self._wait()
+            for job in single:
+                try:
+                    self._insert_one(job.wu, job.assignment)
+                except WorkError as exc:
+                    raise type(exc)("%s: %s" % (job.label, exc) if job.label else str(exc)) \
+                        from None
         report.created += len(bulk) + len(single)
         report.jobs.extend(single)
         if progress is not None:
             progress.advance(len(chunk))
+
+
+_DUPLICATE = re.compile(r"Duplicate entry '(.*)' for key '(?:workunit\.)?name'")
+
+
+def _duplicate_name(text):
+    m = _DUPLICATE.search(text)
+    return m.group(1) if m else None
 
 
 @dataclass

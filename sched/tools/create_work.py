@@ -201,6 +201,8 @@ def split_line(line):
     Whitespace separates words; a word starting with ' or " runs to the next
     same quote (no escapes) and loses the quotes; quotes inside a word stay.
     """
+    if "'" not in line and '"' not in line:
+        return line.split()
     words, i, n = [], 0, len(line)
     while i < n:
         c = line[i]
@@ -247,8 +249,12 @@ class CreateWork:
             self.progress.clear()
         self.err.write(line + "\n")
 
-    def template(self, path):
-        """The parsed input template at ``path`` (cwd first, then the project)."""
+    def template(self, given):
+        """The parsed input template at ``given`` (cwd first, then the project)."""
+        tmpl = self.templates.get(given)
+        if tmpl is not None:
+            return tmpl
+        path = given
         if not os.path.isabs(path) and not os.path.exists(path):
             in_project = self.cfg.project_path(path)
             if os.path.exists(in_project):
@@ -259,6 +265,7 @@ class CreateWork:
                 raise WorkError("input template file %s doesn't exist" % path)
             tmpl = InputTemplate.from_file(path, warn=self.warn)
             self.templates[path] = tmpl
+        self.templates[given] = tmpl
         return tmpl
 
     def job(self, spec, name, label=""):
