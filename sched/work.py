@@ -306,6 +306,13 @@ class WorkCreator:
                 (int(time.time()), assignment.target_id, assignment.target_type,
                  int(bool(assignment.multi)), wu.id))
 
+    def _fill_ids(self, jobs):
+        by_name = {_name_key(j.wu.name): j.wu for j in jobs}
+        rows = self.db.rows("SELECT id, name FROM workunit WHERE name IN (%s)"
+                            % ",".join(["%s"] * len(jobs)), [j.wu.name for j in jobs])
+        for wu_id, name in rows:
+            by_name[_name_key(name)].id = wu_id
+
     def _existing_names(self, names):
         found = set()
         names = list(names)
@@ -318,20 +325,20 @@ class WorkCreator:
 
     def create(self, job):
         """Create one job (a row, maybe an assignment) in one transaction."""
-        report = self.create_many([job])
-        if report.failures:
-            raise report.failures[0][1]
+        self.create_many([job], want_ids=True)
         return job.wu
 
-    def create_many(self, jobs, continue_on_error=False, on_error=None, progress=None):
+    def create_many(self, jobs, continue_on_error=False, on_error=None, progress=None,
+                    want_ids=False):
         """Create many jobs; rows go in with multi-row INSERTs in one transaction.
 
         Without ``continue_on_error`` the first bad job raises and nothing is
         created (rows rolled back, copied input files removed); a name already
         in the DB shows as the INSERT's duplicate-key error.  With it, names
         are looked up first, a bad job is reported through ``on_error(job,
-        exc)`` and skipped, and the others are created.  Returns a
-        :class:`CreateReport`.
+        exc)`` and skipped, and the others are created.  With ``want_ids``
+        each created job's ``wu.id`` is filled in (one more query per chunk).
+        Returns a :class:`CreateReport`.
         """
         report = CreateReport()
         self._seen = {}
@@ -343,7 +350,7 @@ class WorkCreator:
                 try:
                     for chunk in _chunks(jobs, CHUNK_JOBS):
                         self._create_chunk(chunk, report, continue_on_error, on_error,
-                                           progress)
+                                           progress, want_ids)
                     self._wait()
                 except BaseException:
                     self._drain()
@@ -353,7 +360,7 @@ class WorkCreator:
             raise
         return report
 
-    def _create_chunk(self, chunk, report, continue_on_error, on_error, progress):
+    def _create_chunk(self, chunk, report, continue_on_error, on_error, progress, want_ids):
         seen = self._seen
         in_db = set()
         if continue_on_error:
@@ -385,6 +392,10 @@ class WorkCreator:
             (single if job.assignment is not None or job.wu.id else bulk).append(job)
         if bulk:
             self._insert_rows(j.wu for j in bulk)
+            if want_ids:
+                self._wait()
+                self._fill_ids(bulk)
+                report.jobs.extend(bulk)
         if single:
             self._wait()
             for job in single:
@@ -411,7 +422,7 @@ def _duplicate_name(text):
 class CreateReport:
     created: int = 0
     failures: list = field(default_factory=list)   # (job, error)
-    jobs: list = field(default_factory=list)       # jobs whose wu.id is known
+    jobs: list = field(default_factory=list)       # created jobs whose wu.id is known
 
 
 def _as_boinc_error(exc):

@@ -488,3 +488,14 @@ def test_stdin_per_line_templates_and_targets(wproj):
     assert [(a["workunitid"], a["target_type"], a["target_id"]) for a in asg] == \
         [(wus["b"]["id"], states.ASSIGN_USER, 4)]
     assert "created workunit; name b, ID %d" % wus["b"]["id"] in res.stderr
+
+
+def test_config_dir_from_elsewhere_and_verbose(wproj, tmp_path):
+    name = _stage(wproj, "in_a")
+    res = wproj.run("create_work", "--config_dir", wproj.dir, "--appname", "worker",
+                    "--verbose", "-d", 3, name, cwd=str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    (wu,) = wproj.wus()
+    assert res.stderr == "created workunit; name %s, ID %d\n" % (wu["name"], wu["id"])
+    assert res.stdout == "workunit name: %s\n" % wu["name"]
+    assert wu["rsc_fpops_est"] == 1e10           # templates/worker_in found in the project
