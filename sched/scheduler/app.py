@@ -1,0 +1,218 @@
+"""The scheduler as a WSGI application (``cgi-bin/cgi``, ``cgi-bin/fcgi``).
+
+Per process (so once per request under CGI, once per worker under FastCGI)
+we keep the parsed config (re-read when config.xml changes), the DB
+connection, the shared-memory attachment (re-attached when the feeder
+recreates the segment) and the code-signing key.
+"""
+
+import os
+import sys
+import time
+import traceback
+
+from .. import config as configmod
+from .. import log as logmod
+from ..db import Database, DatabaseError
+from ..errors import BoincError
+from ..shmem import JobCache, ShmemError
+from ..wsgi import read_body, remote_addr
+from . import handler, reply as replymod, request as requestmod
+from .scan import ScanError
+
+MAX_REQUEST_BYTES = 16 << 20      # real requests are ~10 KB; 64 reports with stderr ~4 MB
+SHM_DEST = 0o1000                 # set in a segment's mode once it was removed
+
+
+class _State:
+    config = None
+    config_mtime = None
+    db = None
+    cache = None
+    key_text = None
+    key_mtime = None
+    texts = {}
+
+
+_state = _State()
+
+
+def _config():
+    path = os.path.join(_project_dir(), "config.xml")
+    mtime = os.stat(path).st_mtime
+    if _state.config is None or mtime != _state.config_mtime:
+        _state.config = configmod.parse_config(path, os.path.dirname(path))
+        _state.config_mtime = mtime
+        if _state.db is not None:
+            _state.db.close()
+            _state.db = None
+        if _state.cache is not None:
+            _state.cache.detach()
+            _state.cache = None
+    return _state.config
+
+
+def _project_dir():
+    """BOINC's search (env, cwd, parent), then the dir above this program's own."""
+    from ..paths import find_project_dir
+    from ..errors import ProjectDirError
+    try:
+        return find_project_dir()
+    except ProjectDirError:
+        return find_project_dir(os.path.dirname(os.path.abspath(sys.argv[0] or ".")))
+
+
+def _open_log(cfg):
+    log_dir = cfg.dir("log")
+    try:
+        os.makedirs(log_dir, mode=0o1770, exist_ok=True)
+        stream = open(os.path.join(log_dir, "scheduler.log"), "a")
+    except OSError:
+        return None
+    return logmod.Log(level=cfg.sched_debug_level, stream=stream, with_pid=True)
+
+
+def _file_text(cfg, name):
+    """gui_urls.xml / project_files.xml, cached by mtime ('' if absent)."""
+    path = cfg.project_path(name)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return ""
+    cached = _state.texts.get(path)
+    if cached and cached[0] == mtime:
+        return cached[1]
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    _state.texts[path] = (mtime, text)
+    return text
+
+
+def _code_sign_key(cfg):
+    path = cfg.key_path("code_sign_public")
+    mtime = os.stat(path).st_mtime
+    if _state.key_text is None or mtime != _state.key_mtime:
+        with open(path) as f:
+            _state.key_text = f.read()
+        _state.key_mtime = mtime
+    return _state.key_text
+
+
+def _cache(cfg):
+    cache = _state.cache
+    if cache is not None:
+        try:
+            gone = cache._shm.mode & SHM_DEST
+        except Exception:
+            gone = True
+        if gone:
+            cache.detach()
+            cache = _state.cache = None
+    if cache is None:
+        cache = _state.cache = JobCache.attach(cfg)
+    return cache
+
+
+def _db(cfg):
+    if _state.db is None:
+        _state.db = Database.from_config(cfg).connect()
+    return _state.db
+
+
+def _respond(start_response, body, content_type="text/xml"):
+    data = body.encode("utf-8", "replace")
+    start_response("200 OK", [("Content-Type", content_type),
+                              ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def application(environ, start_response):
+    started = time.time()
+    try:
+        cfg = _config()
+    except (BoincError, OSError):
+        return _respond(start_response, replymod.project_down(
+            "Server can't parse configuration file", 3600), "text/plain")
+    log = _open_log(cfg)
+    if log is None:
+        return _respond(start_response, replymod.project_down(
+            "Server can't open log file (%s)" % os.path.join(cfg.dir("log"), "scheduler.log"),
+            cfg.maintenance_delay), "text/plain")
+    try:
+        return _handle(environ, start_response, cfg, log, started)
+    except Exception:
+        log.critical("unexpected error:\n%s", traceback.format_exc())
+        return _respond(start_response, replymod.project_down(
+            "Server error: please try again later", cfg.maintenance_delay), "text/plain")
+    finally:
+        log.stream.close()
+
+
+def _handle(environ, start_response, cfg, log, started):
+    down = lambda msg: _respond(start_response, replymod.project_down(
+        msg, cfg.maintenance_delay, cfg.ended), "text/plain")
+    if os.path.exists(cfg.project_path("stop_sched")):
+        return down("Project is temporarily shut down for maintenance")
+    try:
+        key_text = _code_sign_key(cfg)
+    except OSError:
+        log.critical("Can't read code sign key file %s", cfg.key_path("code_sign_public"))
+        return down("Server can't find key file")
+    try:
+        cache = _cache(cfg)
+    except ShmemError as exc:
+        log.critical("Can't attach shmem: %d (feeder not running?)", exc.code)
+        return down("Server error: feeder not running")
+    if not cache.ready:
+        log.critical("Shared memory not ready (feeder starting up)")
+        return down("Server error: feeder not running")
+
+    reply = replymod.Reply()
+    addr = remote_addr(environ)
+    body = read_body(environ, MAX_REQUEST_BYTES)
+    req = None
+    if body is None:
+        log.normal("Request too large from %s", addr)
+        reply.message("Error in request message: request too large", "low")
+        reply.nucleus_only = True
+    else:
+        try:
+            req = requestmod.parse(body.decode("utf-8", "replace"))
+        except ScanError as exc:
+            log.normal("Incomplete request received %sfrom IP %s",
+                       "(used GET method - probably a browser) "
+                       if environ.get("REQUEST_METHOD") == "GET" else "", addr)
+            reply.message("Error in request message: %s" % exc, "low")
+            reply.nucleus_only = True
+    if req is not None:
+        try:
+            db = _db(cfg)
+        except DatabaseError as exc:
+            log.critical("Can't open database: %s", exc)
+            reply.message("Server can't open database", "low")
+            reply.project_is_down = True
+            reply.set_delay(cfg.maintenance_delay)
+        else:
+            ctx = handler.Context(cfg, db, log, req, reply, cache, cache.catalog(), addr,
+                                  key_text)
+            try:
+                handler.process_request(ctx)
+            except DatabaseError as exc:
+                log.critical("database error: %s", exc)
+                _state.db.close()
+                _state.db = None
+                reply = replymod.Reply(project_is_down=True)
+                reply.message("Server can't open database", "low")
+                reply.set_delay(cfg.maintenance_delay)
+    hostid = reply.host["id"] if reply.host else 0
+    text = replymod.write(reply, req, cfg, _file_text(cfg, "gui_urls.xml"),
+                          _file_text(cfg, "project_files.xml"))
+    log.normal("Sending reply to [HOST#%d]: %d results, delay req %.2f", hostid,
+               reply.njobs_sent, reply.request_delay)
+    log.normal("Scheduler ran %.3f seconds", time.time() - started)
+    return _respond(start_response, text)
+
+
+def run():
+    from ..wsgi import serve_cgi
+    serve_cgi(application)

@@ -1,0 +1,120 @@
+"""host_app_version rows of one host: daily quotas and reliability counters.
+
+Read once per RPC, changed in memory, written back at the end (only the
+rows that changed), as BOINC's scheduler does.  Ids are *generalized* app
+version ids: the real ``app_version.id``, or ``appid*1000000 + k`` for
+anonymous-platform versions (k = 2 CPU, 3 NVIDIA, 4 ATI, 5 Intel, 6 Apple).
+"""
+
+import random
+import time
+
+COLUMNS = ("host_id", "app_version_id", "pfc_n", "pfc_avg", "et_n", "et_avg", "et_var",
+           "et_q", "max_jobs_per_day", "n_jobs_today", "turnaround_n", "turnaround_avg",
+           "turnaround_var", "turnaround_q", "consecutive_valid")
+
+
+def generalized_app_version_id(app_version_id, appid):
+    if app_version_id < 0:
+        return appid * 1000000 - app_version_id
+    return app_version_id
+
+
+def _day_of_year(t, host_id):
+    """Day number of ``t`` shifted by a per-host offset, so hosts don't all roll
+    over at midnight together."""
+    offset = random.Random(host_id).random() * 86400
+    return time.localtime(t + offset).tm_yday
+
+
+class HostAppVersions:
+    def __init__(self, db, cfg, log, host):
+        self.db, self.cfg, self.log, self.host = db, cfg, log, host
+        self.rows = {}
+        self.new = set()
+        self.dirty = set()
+        rows = db.query("SELECT %s FROM host_app_version WHERE host_id=%%s" % ", ".join(COLUMNS),
+                        (host["id"],))
+        now = int(time.time())
+        self.new_day = (_day_of_year(host["rpc_time"], host["id"])
+                        != _day_of_year(now, host["id"]))
+        for row in rows:
+            self.rows[row["app_version_id"]] = row
+            self._update_quota(row)
+
+    def _update_quota(self, row):
+        if self.cfg.daily_result_quota and row["max_jobs_per_day"] == 0:
+            row["max_jobs_per_day"] = self.cfg.daily_result_quota
+            self.dirty.add(row["app_version_id"])
+        if self.new_day and row["n_jobs_today"]:
+            row["n_jobs_today"] = 0
+            self.dirty.add(row["app_version_id"])
+
+    def get(self, gavid, create=False):
+        row = self.rows.get(gavid)
+        if row is None and create:
+            row = {c: 0 for c in COLUMNS}
+            row.update(host_id=self.host["id"], app_version_id=gavid,
+                       max_jobs_per_day=self.cfg.daily_result_quota)
+            self.rows[gavid] = row
+            self.new.add(gavid)
+        return row
+
+    def _for_result(self, result_row):
+        return self.get(generalized_app_version_id(result_row["app_version_id"],
+                                                   result_row["appid"]))
+
+    def good_result(self, result_row):
+        row = self._for_result(result_row)
+        if row is None:
+            return
+        quota = self.cfg.daily_result_quota
+        if row["max_jobs_per_day"] < quota:
+            n = min(row["max_jobs_per_day"] * 2, quota)
+            if self.cfg.debug_quota:
+                self.log.normal("[quota] increasing max_jobs_per_day for %d: %d->%d",
+                                row["app_version_id"], row["max_jobs_per_day"], n)
+            row["max_jobs_per_day"] = n
+            self.dirty.add(row["app_version_id"])
+
+    def bad_result(self, result_row):
+        row = self._for_result(result_row)
+        if row is None:
+            return
+        n = min(row["max_jobs_per_day"], self.cfg.daily_result_quota) - 1
+        n = max(n, 1)
+        if self.cfg.debug_quota:
+            self.log.normal("[quota] decreasing max_jobs_per_day for %d: %d->%d",
+                            row["app_version_id"], row["max_jobs_per_day"], n)
+        row["max_jobs_per_day"] = n
+        row["consecutive_valid"] = 0
+        self.dirty.add(row["app_version_id"])
+
+    def job_sent(self, gavid):
+        row = self.get(gavid, create=True)
+        row["n_jobs_today"] += 1
+        self.dirty.add(gavid)
+
+    def quota_exceeded(self, gavid, ninstances):
+        """This host has had its daily share of jobs for this version."""
+        row = self.get(gavid)
+        if row is None or not self.cfg.daily_result_quota:
+            return False
+        return row["n_jobs_today"] >= row["max_jobs_per_day"] * max(ninstances, 1)
+
+    def write(self):
+        """Write the new and changed rows (one statement each)."""
+        for gavid in sorted(self.new):
+            row = self.rows[gavid]
+            self.db.execute("INSERT INTO host_app_version (%s) VALUES (%s) "
+                            "ON DUPLICATE KEY UPDATE n_jobs_today=VALUES(n_jobs_today)"
+                            % (", ".join(COLUMNS), ", ".join(["%s"] * len(COLUMNS))),
+                            [row[c] for c in COLUMNS])
+        for gavid in sorted(self.dirty - self.new):
+            row = self.rows[gavid]
+            self.db.execute("UPDATE host_app_version SET max_jobs_per_day=%s, n_jobs_today=%s, "
+                            "consecutive_valid=%s WHERE host_id=%s AND app_version_id=%s",
+                            (row["max_jobs_per_day"], row["n_jobs_today"],
+                             row["consecutive_valid"], row["host_id"], gavid))
+        self.new.clear()
+        self.dirty.clear()

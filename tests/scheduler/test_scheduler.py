@@ -1,0 +1,132 @@
+"""The scheduler WSGI app in-process against a real project, DB and job cache."""
+
+import io
+import os
+import re
+
+import pytest
+
+from accounts import create_user
+from workproject import SHARED, work_ready  # noqa: F401 (fixture)
+from sched import states
+from sched.scheduler import app as schedapp
+
+FIXTURES = os.path.join(SHARED, "fixtures", "real-client-7.20")
+
+
+def request_text(run, n, authenticator, **subs):
+    with open(os.path.join(FIXTURES, run, "%02d_sched_request.xml" % n)) as f:
+        text = f.read()
+    text = re.sub(r"<authenticator>.*?</authenticator>",
+                  "<authenticator>%s</authenticator>" % authenticator, text)
+    for tag, value in subs.items():
+        text = re.sub(r"<%s>.*?</%s>" % (tag, tag), "<%s>%s</%s>" % (tag, value, tag), text,
+                      flags=re.S)
+    return text
+
+
+def rpc(wp, body, monkeypatch, method="POST"):
+    monkeypatch.setenv("BOINC_PROJECT_DIR", wp.dir)
+    data = body.encode()
+    status = []
+    out = schedapp.application({"wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data)),
+                                "REQUEST_METHOD": method, "REMOTE_ADDR": "127.0.0.1"},
+                               lambda s, h: status.append((s, dict(h))))
+    assert status[0][0] == "200 OK"
+    return b"".join(out).decode(), status[0][1]
+
+
+@pytest.fixture(autouse=True)
+def fresh_state():
+    """Each test starts as a new process would (no cached config/DB/cache)."""
+    for name in ("config", "config_mtime", "db", "cache", "key_text", "key_mtime"):
+        setattr(schedapp._state, name, None)
+    schedapp._state.texts = {}
+    yield
+
+
+def sched_log(wp):
+    with open(os.path.join(wp.config.dir("log"), "scheduler.log")) as f:
+        return f.read()
+
+
+def test_first_rpc_gets_a_job_and_the_report_is_acked(work_ready, monkeypatch):
+    wp = work_ready(njobs=2)
+    auth = create_user(wp.db, "vol@example.com", "volunteer")
+    reply, headers = rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
+    assert headers["Content-Type"] == "text/xml", reply + sched_log(wp)
+    assert reply.startswith("<scheduler_reply>\n<scheduler_version>803</scheduler_version>\n"
+                            "<dont_use_dcf/>\n")
+    assert reply.endswith("</scheduler_reply>\n")
+    hostid = int(re.search(r"<hostid>(\d+)</hostid>", reply).group(1))
+    # the job and everything the client needs to run it
+    assert "<app>\n    <name>worker</name>" in reply, reply + sched_log(wp)
+    assert "<file_signature>" in reply and "<executable/>" in reply
+    assert "<platform>x86_64-pc-linux-gnu</platform>" in reply
+    assert re.search(r"<workunit>\n    <rsc_fpops_est>10000000000\.000000</rsc_fpops_est>\n", reply)
+    m = re.search(r"<result>\n<report_deadline>(\d+)</report_deadline>\n<wu_name>(job_\d)"
+                  r"</wu_name>\n<name>(job_\d_0)</name>\n", reply)
+    assert m, reply
+    assert re.search(r"<code_sign_key>\n1024\n[0-9a-f]{64}\n", reply)
+    row = wp.db.query_one("SELECT * FROM result WHERE name=%s", (m.group(3),))
+    assert row["server_state"] == states.RESULT_SERVER_STATE_IN_PROGRESS
+    assert row["hostid"] == hostid and row["report_deadline"] == int(m.group(1))
+    host = wp.db.query_one("SELECT * FROM host WHERE id=%s", (hostid,))
+    assert host["p_ncpus"] == 1 and host["os_name"] == "Linux Debian"
+    assert len(host["host_cpid"]) == 32 and host["host_cpid"] != "1446601280780943992755868c4e0e8d"
+    log = sched_log(wp)
+    assert re.search(r"Request: \[USER#\d+\] \[HOST#%d\] \[IP 127\.0\.0\.1\] client 7\.20\.5"
+                     % hostid, log)
+    assert "Sending reply to [HOST#%d]: 1 results" % hostid in log
+
+    # the client reports it, as in the recorded second request; the job ran
+    # for a while (BOINC clamps elapsed time to the turnaround it sees)
+    wp.db.execute("UPDATE result SET sent_time=sent_time-60 WHERE id=%s", (row["id"],))
+    text = request_text("run-plain", 2, auth, hostid=hostid, rpc_seqno=1)
+    text = text.replace("refjob_10_0", m.group(3))
+    reply2, _ = rpc(wp, text, monkeypatch)
+    assert "<result_ack>\n    <name>%s</name>\n</result_ack>" % m.group(3) in reply2
+    row = wp.db.query_one("SELECT * FROM result WHERE id=%s", (row["id"],))
+    assert row["server_state"] == states.RESULT_SERVER_STATE_OVER
+    assert row["outcome"] == states.RESULT_OUTCOME_SUCCESS
+    assert row["exit_status"] == 0 and row["client_state"] == 5
+    assert row["cpu_time"] == pytest.approx(5.604334)
+    wu = wp.db.query_one("SELECT transition_time FROM workunit WHERE id=%s", (row["workunitid"],))
+    assert wu["transition_time"] <= row["received_time"]
+
+
+def test_bad_authenticator(work_ready, monkeypatch):
+    wp = work_ready(njobs=1)
+    reply, _ = rpc(wp, request_text("run-plain", 1, "0" * 32), monkeypatch)
+    assert "Invalid or missing account key" in reply
+    assert "<request_delay>3600.000000</request_delay>" in reply
+    assert "<result>" not in reply and "<userid>" not in reply
+    assert "Bad authenticator" in sched_log(wp)
+    assert wp.db.scalar("SELECT count(*) FROM host") == 0
+
+
+def test_garbage_gets_boinc_error_reply(work_ready, monkeypatch):
+    wp = work_ready(njobs=0)
+    reply, _ = rpc(wp, "<scheduler_request><hostid>", monkeypatch)
+    assert "Error in request message: no end tag" in reply
+    assert reply.endswith("</scheduler_reply>\n")
+    reply, _ = rpc(wp, "", monkeypatch, method="GET")
+    assert "Error in request message: no start tag" in reply
+    assert "(used GET method - probably a browser)" in sched_log(wp)
+
+
+def test_feeder_not_running(work_ready, monkeypatch):
+    wp = work_ready(njobs=0, feeder=False)
+    reply, headers = rpc(wp, request_text("run-plain", 1, "x"), monkeypatch)
+    assert headers["Content-Type"] == "text/plain"
+    assert "<message priority=\"low\">Server error: feeder not running</message>" in reply
+    assert "<project_is_down/>" in reply
+    assert "[CRITICAL] Can't attach shmem: -144 (feeder not running?)" in sched_log(wp)
+
+
+def test_stop_sched(work_ready, monkeypatch):
+    wp = work_ready(njobs=0)
+    open(os.path.join(wp.dir, "stop_sched"), "w").close()
+    reply, _ = rpc(wp, request_text("run-plain", 1, "x"), monkeypatch)
+    assert "Project is temporarily shut down for maintenance" in reply
+    assert "<project_is_down/>" in reply
