@@ -290,5 +290,5 @@ def test_record_escaping():
                           {"name": "x&y", "xml_doc": "<oops>", "mod_time": None})
     root = etree.fromstring(rec)
     assert (root.findtext("name"), root.findtext("xml_doc"), root.findtext("mod_time")) == \
-        ("x&y", "<oops>", None)
+        ("x&y", "<oops>", "")
     assert root.findtext("rsc_fpops_est") == "0.000000000000000e+00"
