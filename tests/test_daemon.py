@@ -4,7 +4,6 @@ The stop tests run a real daemon process and wait (with a generous limit) for
 it to end; nothing asserts on how long anything takes.
 """
 
-import os
 import signal
 import subprocess
 import sys
