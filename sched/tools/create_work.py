@@ -17,6 +17,7 @@ job is reported (``create_work: line N: ...``) and skipped, the others are
 created, and a summary is printed; the exit status stays 0 as BOINC's.
 """
 
+import math
 import os
 import sys
 
@@ -113,10 +114,13 @@ def _option_name(arg):
 
 def _number(kind, option, text):
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
+        value = None
+    if value is None or not math.isfinite(value):
         raise UsageError("--%s needs %s, not '%s'"
-                         % (option, "an integer" if kind is int else "a number", text)) from None
+                         % (option, "an integer" if kind is int else "a number", text))
+    return value
 
 
 class JobSpec:
@@ -303,7 +307,12 @@ class CreateWork:
         for index, line in enumerate(lines):
             label = "line %d" % (index + 1)
             try:
-                spec = self.spec.copy().parse(split_line(line.rstrip("\n")), LINE_OPTIONS,
+                if isinstance(line, bytes):
+                    try:
+                        line = line.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise UsageError("not UTF-8 text") from None
+                spec = self.spec.copy().parse(split_line(line.rstrip("\r\n")), LINE_OPTIONS,
                                               "stdin argument")
                 yield self.job(spec, spec.values.get("wu_name") or "%s_%d" % (base, index),
                                label)
@@ -349,7 +358,7 @@ def main(argv, stdin=None):
     run = CreateWork(spec)
     try:
         if spec.values.get("stdin"):
-            return run.run_stdin(stdin if stdin is not None else sys.stdin)
+            return run.run_stdin(stdin if stdin is not None else sys.stdin.buffer)
         return run.run_one()
     finally:
         run.db.close()

@@ -499,3 +499,19 @@ def test_config_dir_from_elsewhere_and_verbose(wproj, tmp_path):
     assert res.stderr == "created workunit; name %s, ID %d\n" % (wu["name"], wu["id"])
     assert res.stdout == "workunit name: %s\n" % wu["name"]
     assert wu["rsc_fpops_est"] == 1e10           # templates/worker_in found in the project
+
+
+def test_stdin_refuses_bad_bytes_and_numbers(wproj):
+    import subprocess
+    from conftest import ROOT
+    name = _stage(wproj, "in_a")
+    env = dict(os.environ)
+    env.pop("BOINC_PROJECT_DIR", None)
+    res = subprocess.run([os.path.join(ROOT, "bin", "create_work"), "--appname", "worker",
+                          "--stdin"], cwd=wproj.dir, env=env, capture_output=True,
+                         input=b"in_a --wu_name ok\r\nin_a --wu_name caf\xe9\n")
+    assert res.returncode == 1
+    assert res.stderr.decode() == "create_work: line 2: not UTF-8 text\n"
+    res = wproj.run("create_work", "--appname", "worker", "--rsc_fpops_est", "inf", name)
+    assert _error_line(res) == "create_work: --rsc_fpops_est needs a number, not 'inf'"
+    assert wproj.wus() == []
