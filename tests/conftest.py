@@ -198,3 +198,51 @@ def private_apache(web_tmp):
     yield factory
     for web in started:
         web.stop()
+
+
+# ------------------------------------------------- real BOINC clients
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: runs a real BOINC client (tens of seconds); in the default run")
+
+
+@pytest.fixture
+def boinc_client():
+    """Factory: a started real BOINC client (see tests/boinc_client.py).
+
+    ``boinc_client(name="c1", ncpus=1, log_flags=None, prefs=None, args=(),
+    **cc_options)`` returns a started BoincClient in its own data dir; every
+    client is stopped (its process group ended) after the test.  The data
+    dirs live in a fresh short /tmp dir (a Unix socket path must stay under
+    108 bytes), removed afterwards unless BOINC_TEST_KEEP_CLIENTS is set.
+    """
+    import shutil
+    import tempfile
+
+    from boinc_client import BOINC, BoincClient
+
+    if not os.access(BOINC, os.X_OK):
+        pytest.fail("%s not installed (run scripts/setup: Debian's boinc-client)" % BOINC)
+    base = tempfile.mkdtemp(prefix="boincc-", dir="/tmp")
+    clients = {}
+
+    def factory(name="c1", ncpus=1, log_flags=None, prefs=None, args=(), **cc_options):
+        if name in clients:
+            raise ValueError("client %r already started in this test" % name)
+        client = BoincClient(os.path.join(base, name), ncpus=ncpus, options=cc_options,
+                             log_flags=log_flags, prefs=prefs, args=args)
+        clients[name] = client
+        return client.start()
+
+    yield factory
+    errors = []
+    for client in clients.values():      # every one, even if one fails to stop
+        try:
+            client.stop()
+        except Exception as exc:         # noqa: BLE001 - re-raised below
+            errors.append(exc)
+    if not os.environ.get("BOINC_TEST_KEEP_CLIENTS"):
+        shutil.rmtree(base, ignore_errors=True)
+    if errors:
+        raise errors[0]
