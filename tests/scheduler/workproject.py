@@ -87,15 +87,15 @@ class WorkProject:
 
     def add_jobs(self, n, prefix="job"):
         """n jobs (staged inputs + create_work), then one transitioner pass."""
+        src_dir = os.path.join(self.dir, "inputs", prefix)
+        os.makedirs(src_dir, exist_ok=True)
         names = []
         for i in range(n):
             name = "%s_in_%d.txt" % (prefix, i)
-            os.makedirs(os.path.join(self.dir, "inputs"), exist_ok=True)
-            src = os.path.join(self.dir, "inputs", name)
-            with open(src, "w") as f:
+            with open(os.path.join(src_dir, name), "w") as f:
                 f.write("input number %d\n" % i)
-            self.run("stage_file", src)
             names.append(name)
+        self.run("stage_file", src_dir)          # all of them in one go
         lines = "".join("--wu_name %s_%d %s\n" % (prefix, i, names[i]) for i in range(n))
         self.run("create_work", "--appname", "worker", "--stdin", stdin=lines)
         # The transitioner takes jobs whose transition_time is *before* now;
