@@ -175,17 +175,16 @@ class Config:
         return os.path.join(self.keys_dir, name)
 
     def dir(self, kind):
-        """``bin``, ``cgi-bin``, ``log``/``pid``/``tmp`` (``_HOST``) dirs.
+        """``bin``, ``cgi-bin``, or this host's ``log``/``pid``/``tmp`` dir.
 
-        Each may be overridden by ``<KIND_dir>`` in config.xml, as bin/start
-        allows (make_project writes ``<log_dir>``).
+        As BOINC: ``PROJECT/log_HOST`` etc., which only bin/start lets
+        config.xml move, with ``<log_HOST_dir>`` (``<bin_dir>`` for bin/).
+        ``<log_dir>``, which make_project writes, is not read by BOINC's
+        programs, so a moved project keeps its logs inside it.
         """
-        override = self.raw.get(kind.replace("-", "_") + "_dir")
-        if override:
-            return override
-        if kind in ("bin", "cgi-bin"):
-            return self.project_path(kind)
-        return paths.host_dir(self.project_dir, kind)
+        name = "%s_%s" % (kind, paths.short_hostname()) if kind in ("log", "pid", "tmp") \
+            else kind
+        return self.raw.get(name + "_dir") or self.project_path(name)
 
     def local_entries(self, entries, host=None):
         """The daemons or tasks meant for ``host`` (default: this host)."""

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, SHARED
-from sched import config
+from sched import config, paths
 from sched.errors import ConfigError
 
 REFPROJ = os.path.join(SHARED, "fixtures", "boinc-made-project")
@@ -95,8 +95,13 @@ def test_dirs_and_entries(tmp_path):
     assert cfg.tasks[0].always_run and cfg.tasks[0].period == "1 days"
     assert [d.cmd for d in cfg.local_entries(cfg.daemons, "alpha")] == ["feeder -d 3"]
     assert [d.cmd for d in cfg.local_entries(cfg.daemons, "beta")] == ["transitioner"]
-    assert cfg.dir("log") == "/var/log/x"
-    assert cfg.dir("pid").startswith(str(tmp_path) + "/pid_")
+    host = paths.short_hostname()
+    assert cfg.dir("log") == str(tmp_path / ("log_" + host))     # <log_dir> is not read
+    assert cfg.dir("pid") == str(tmp_path / ("pid_" + host))
+    text = open(cfg.path).read().replace("<host>alpha</host>",
+                                         "<tmp_%s_dir>/var/tmp/t</tmp_%s_dir>" % (host, host))
+    open(cfg.path, "w").write(text)
+    assert config.parse_config(cfg.path).dir("tmp") == "/var/tmp/t"
     assert cfg.dir("bin") == str(tmp_path / "bin")
     assert cfg.key_path("upload_private") == str(tmp_path / "keys" / "upload_private")
 
