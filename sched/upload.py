@@ -21,7 +21,7 @@ from . import config as configmod
 from . import log as logmod
 from .errors import BoincError
 from .paths import dir_hier_path, find_project_dir
-from .wsgi import remote_addr
+from .wsgi import drain, remote_addr
 
 TRANSIENT, PERMANENT = 1, -1
 BLOCK_SIZE = 256 * 1024
@@ -334,6 +334,7 @@ def _setup():
 
 def application(environ, start_response):
     def respond(text):
+        drain(environ)          # a CGI must read its input, or its reply is cut off
         data = text.encode()
         start_response("200 OK", [("Content-Type", "text/plain"),
                                   ("Content-Length", str(len(data)))])

@@ -21,18 +21,44 @@ def serve_fcgi(application):
 
 
 def read_body(environ, limit):
-    """The request body, or None when it is larger than ``limit`` bytes."""
+    """The request body, or None when it is larger than ``limit`` bytes.
+
+    A body too large is still read (and dropped, up to DRAIN_LIMIT): under
+    mod_cgid a CGI program that exits without reading its input gets its
+    reply cut off, and the client sees a failed transfer instead of our answer.
+    """
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     stream = environ["wsgi.input"]
     if length > limit:
+        drain(environ)
         return None
     if length:
         return stream.read(length)
     data = stream.read(limit + 1)           # no length given: read to the limit
-    return None if len(data) > limit else data
+    if len(data) > limit:
+        drain(environ)
+        return None
+    return data
+
+
+DRAIN_LIMIT = 64 << 20
+
+
+def drain(environ, limit=DRAIN_LIMIT):
+    """Read and drop what is left of the request body (see read_body)."""
+    stream = environ["wsgi.input"]
+    left = limit
+    try:
+        while left > 0:
+            block = stream.read(min(1 << 16, left))
+            if not block:
+                return
+            left -= len(block)
+    except (OSError, ValueError):
+        pass
 
 
 def remote_addr(environ):

@@ -22,11 +22,6 @@ slow = pytest.mark.slow
 
 # A known server bug a test below catches (strict: a fix makes it XPASS,
 # which fails -- then remove the mark).
-CGI_UNREAD_BODY_BUG = (
-    "sched/scheduler/app.py _handle: the project-down replies return before the "
-    "request body is read; under mod_cgid Apache's read of the CGI's output is then "
-    "reset and the client logs 'Scheduler request failed: Transferred a partial file'")
-
 
 # ------------------------------------------------------------ pure helpers
 
@@ -166,7 +161,7 @@ def _reply_messages(client, url):
 
 @slow
 @pytest.mark.parametrize("mode", [
-    pytest.param("cgi", marks=pytest.mark.xfail(strict=True, reason=CGI_UNREAD_BODY_BUG)),
+    "cgi",
     "fcgi"])
 def test_attach_master_fetch_and_scheduler_rpc(make_project, private_apache, boinc_client, mode):
     proj = _project(make_project, private_apache, mode)

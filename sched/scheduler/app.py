@@ -128,6 +128,8 @@ def _respond(start_response, body, content_type="text/xml"):
 
 def application(environ, start_response):
     started = time.time()
+    # Read the request first, whatever we answer (see wsgi.read_body).
+    body = read_body(environ, MAX_REQUEST_BYTES)
     try:
         cfg = _config()
     except (BoincError, OSError):
@@ -139,7 +141,7 @@ def application(environ, start_response):
             "Server can't open log file (%s)" % os.path.join(cfg.dir("log"), "scheduler.log"),
             cfg.maintenance_delay), "text/plain")
     try:
-        return _handle(environ, start_response, cfg, log, started)
+        return _handle(environ, start_response, cfg, log, started, body)
     except Exception:
         log.critical("unexpected error:\n%s", traceback.format_exc())
         return _respond(start_response, replymod.project_down(
@@ -148,7 +150,7 @@ def application(environ, start_response):
         log.stream.close()
 
 
-def _handle(environ, start_response, cfg, log, started):
+def _handle(environ, start_response, cfg, log, started, body):
     down = lambda msg: _respond(start_response, replymod.project_down(
         msg, cfg.maintenance_delay, cfg.ended), "text/plain")
     if os.path.exists(cfg.project_path("stop_sched")):
@@ -169,7 +171,6 @@ def _handle(environ, start_response, cfg, log, started):
 
     reply = replymod.Reply()
     addr = remote_addr(environ)
-    body = read_body(environ, MAX_REQUEST_BYTES)
     req = None
     if body is None:
         log.normal("Request too large from %s", addr)
