@@ -195,7 +195,12 @@ class ValidatorDaemon(Daemon):
 
     # -- options
     def add_arguments(self, parser):
+        import argparse
         import sched
+        # the base registers only "--d"; a bare "-d" would be an ambiguous
+        # prefix of -dry_run / -debug_level here
+        parser.add_argument("-d", dest="d", type=int, default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS)
         parser.add("v", "version", action="version", version=sched.__version__)
         parser.add("app", metavar="NAME", help="the application whose results to validate")
         parser.add("one_pass_N_WU", type=int, default=0, metavar="N",
@@ -250,6 +255,7 @@ class ValidatorDaemon(Daemon):
         if a.max_wu_id:
             self.log.normal("max wu id %d", a.max_wu_id)
         self.load_app()
+        self.plugin.daemon = self
         self.plugin.setup(self)
         self.log.normal("Starting validator, debug level %d", self.log.level)
 

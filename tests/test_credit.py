@@ -305,3 +305,22 @@ def test_app_version_statistics_survive_a_concurrent_writer(vp):
     assert row["expavg_credit"] == pytest.approx(
         C.update_average(NOW + 10, NOW - 100, 1.0, WEEK, 3.0, NOW)[0])
     assert not av.dirty
+
+
+def test_bulk_update_keeps_doubles_exact(vp):
+    user = vp.add_user()
+    hosts = [vp.add_host(user, total_credit=1.5) for _ in range(4)]
+    values = [0.06995927800925926, 1e15 + 0.5, 1.2345678901234567e-05, 7.028467e-300]
+    rows = [dict(id=h, expavg_credit=x, total_credit=x) for h, x in zip(hosts, values)]
+    C.bulk_update(vp.db, "host", ("id",), rows, set_cols=("expavg_credit",),
+                  add_cols=("total_credit",), chunk=3)
+    got = vp.db.query("SELECT id, expavg_credit, total_credit FROM host ORDER BY id")
+    assert [g["expavg_credit"] for g in got] == values
+    assert [g["total_credit"] for g in got] == [1.5 + x for x in values]
+    # composite keys
+    vp.add_hav(hosts[0], 77)
+    C.bulk_update(vp.db, "host_app_version", ("host_id", "app_version_id"),
+                  [dict(host_id=hosts[0], app_version_id=77, pfc_avg=2.25)],
+                  set_cols=("pfc_avg",))
+    assert vp.hav(hosts[0], 77)["pfc_avg"] == 2.25
+    assert vp.hav(hosts[0])["pfc_avg"] == 0
