@@ -281,8 +281,11 @@ class Transitioner(Daemon):
 
     def flush(self, batch):
         now = int(time.time())
-        insert_results(self.db, batch.new_results)
-        self.update_workunits(batch.wu_updates, now)
+        # one commit for the batch: a WU's new results and its new
+        # transition_time are stored together or not at all
+        with self.db.transaction():
+            insert_results(self.db, batch.new_results)
+            self.update_workunits(batch.wu_updates, now)
         if batch.file_delete_ids:
             self.db.execute(
                 "UPDATE result SET file_delete_state = %%s WHERE file_delete_state = %%s "
