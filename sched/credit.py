@@ -12,6 +12,14 @@ Granting adds to ``total_credit`` and the exponentially decaying
 ``expavg_credit`` (half-life one week) of the host, its owner and the
 owner's team, and with ``<credit_by_app/>`` to credit_user/credit_team.
 
+For example the real client's job of fixtures/real-client-7.20: the client
+sent flops_estimate 1e9 (what it reports when its benchmarks failed), so
+the host's speed is taken as AVG_CPU_FPOPS = 4.3e9 and the job marked a
+runtime outlier (kept out of the statistics); with no samples yet there is
+no version or host scale, so its PFC is 7.028467 s x 4.3e9 = 3.0222e10;
+alone in its quorum that claim is the credit: x 200/86400e9 =
+0.06995927800925926, exactly what BOINC granted.
+
 The numbers here are BOINC's (credit.h, sched_config.h, lib/average.h,
 lib/util.cpp); the code is ours.  :class:`Ledger` does the granting for a
 whole batch of results with a handful of statements.

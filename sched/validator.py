@@ -318,14 +318,11 @@ class ValidatorDaemon(Daemon):
         if not self.args.dry_run and any(av.dirty for av in pending):
             C.write_modified_app_versions(self.db, pending, log=self.log)
         self.app_versions = C.load_app_versions(self.db, appid=self.app.id)
-        found = False
+        found = limit_reached = False
         after = 0
         chunk, chunk_started = [], time.monotonic()
-        while True:
+        while not limit_reached:
             wus = self.enumerate(after)
-            if not wus:
-                break
-            after = wus[-1].id
             for wu in wus:
                 try:
                     self.check_stop()
@@ -336,14 +333,16 @@ class ValidatorDaemon(Daemon):
                 found = True
                 self.n_handled += 1
                 if self.args.one_pass_N_WU and self.n_handled >= self.args.one_pass_N_WU:
+                    limit_reached = True
                     break
                 if len(chunk) >= WRITE_CHUNK or time.monotonic() - chunk_started > FLUSH_SECONDS:
                     self.flush(chunk)
                     chunk, chunk_started = [], time.monotonic()
-            else:
-                if len(wus) == SELECT_LIMIT and not (self.args.wu_id or self.args.dry_run):
-                    continue
-            break
+            # a short batch is the end of this sweep; WUs skipped in it (changed
+            # meanwhile) come round in the next pass
+            if len(wus) < SELECT_LIMIT or self.args.wu_id or self.args.dry_run:
+                break
+            after = wus[-1].id
         self.flush(chunk)
         if not self.args.dry_run:
             C.write_modified_app_versions(self.db, self.app_versions.values(), log=self.log)
@@ -570,9 +569,8 @@ class Writer:
         self.ledger = C.Ledger(self.db, credit_by_app=daemon.config.credit_by_app,
                                lock=not dry_run, now=self.now)
         self.result_rows, self.wu_rows, self.credited_jobs = [], [], []
-        self.havs, self.hav_orig, self.hav_new = {}, {}, set()
+        self.havs, self.hav_orig = {}, {}
         self.av_samples = {}            # av id -> (pfc samples, credit samples) added
-        self.skipped = set()
 
     # -- reading
     def lock_and_check(self):
@@ -613,21 +611,22 @@ class Writer:
                 self.havs[key] = C.HostAppVersion(row)
         for key in sorted(set(pairs)):
             if key[0] and key not in self.havs:
-                self.hav_lookup(*key)
+                self.hav_lookup(*key, needed=pairs)
         for key, hav in self.havs.items():
             self.hav_orig[key] = hav.row()
 
-    def hav_lookup(self, host_id, gavid):
-        """BOINC's hav_lookup for a missing row: take over the host's row for an
-        older version of the same app/platform/plan class, else make one.
-        Versions that aren't app_version rows (anonymous platform) get none."""
+    def hav_lookup(self, host_id, gavid, needed=()):
+        """BOINC's hav_lookup for a missing row: take over the host's row for
+        another version of the same app/platform/plan class (the newest, and
+        not one this chunk needs), else make one.  Versions that aren't
+        app_version rows (anonymous platform) get none."""
         av = self.db.query_one("SELECT id, appid, platformid, plan_class FROM app_version "
                                "WHERE id=%s", (gavid,))
         if av is None:
             return
         best = None
         for (h, other), hav in sorted(self.havs.items()):
-            if h != host_id or other in self.hav_new:
+            if h != host_id or (h, other) in needed:
                 continue
             row = self.db.query_one("SELECT appid, platformid, plan_class, version_num FROM "
                                     "app_version WHERE id=%s", (other,))
