@@ -40,14 +40,18 @@ ORDERS = {
 FIRST_PASS, SECOND_PASS, OVER = 0, 1, 2
 
 _WU_SELECT = ", ".join("workunit." + c for c in shmem.WU_COLUMNS)
+# STRAIGHT_JOIN keeps BOINC's access path (unsent results by ind_res_st, then
+# their workunits) whatever the table statistics say: with the statistics of
+# freshly filled tables MariaDB otherwise starts from workunit and, held to
+# ind_res_st, rescans every unsent result per workunit (seconds at 2000 jobs).
 _FILL_QUERY = (
-    "SELECT HIGH_PRIORITY r1.id, r1.priority, r1.server_state, r1.report_deadline, %s "
+    "SELECT HIGH_PRIORITY STRAIGHT_JOIN r1.id, r1.priority, r1.server_state, r1.report_deadline, %s "
     "FROM result r1 FORCE INDEX (ind_res_st), workunit, app "
     "WHERE r1.server_state=%%s AND r1.workunitid=workunit.id AND workunit.appid=app.id "
     "AND app.deprecated=0 AND workunit.transitioner_flags=0" % _WU_SELECT)
 # --by_batch: results ranked within their batch, rank 0 of every batch first.
 _BY_BATCH_QUERY = (
-    "SELECT r1.id, r1.priority, r1.server_state, r1.report_deadline, %s "
+    "SELECT STRAIGHT_JOIN r1.id, r1.priority, r1.server_state, r1.report_deadline, %s "
     "FROM (SELECT r.id, r.priority, r.server_state, r.report_deadline, r.workunitid, "
     "r.appid, ROW_NUMBER() OVER (PARTITION BY r.batch ORDER BY r.id) AS batch_rank "
     "FROM result r WHERE r.server_state=%%s) r1, workunit, app "

@@ -1,5 +1,7 @@
 """The feeder's job cache in SysV shared memory -- the one description of it.
 
+(docs/shmem.md explains the same for readers of either side.)
+
 The feeder (sched/feeder.py) creates a segment with key ``<shmem_key>`` and
 a semaphore with key ``ftok(project_dir, 'a')`` (value 1, taken with
 SEM_UNDO so a process that dies holding it gives it back).  Schedulers
@@ -328,17 +330,19 @@ class JobCache:
         """Every slot (EMPTY, PRESENT and reserved), read in one go."""
         end = self._slots_off + self.max_wu_results * self._slot_size
         data = bytes(self._mv[self._slots_off:end])
-        return [Slot(i, *t) for i, t in enumerate(SLOT.iter_unpack(data))]
+        make = Slot._make
+        return [make((i,) + t) for i, t in enumerate(SLOT.iter_unpack(data))]
 
     def present_slots(self):
         """The PRESENT slots as :class:`Slot` tuples (``.index`` is the slot)."""
         end = self._slots_off + self.max_wu_results * self._slot_size
         data = bytes(self._mv[self._slots_off:end])
-        return [Slot(i, *t) for i, t in enumerate(SLOT.iter_unpack(data)) if t[0] == PRESENT]
+        make = Slot._make
+        return [make((i,) + t) for i, t in enumerate(SLOT.iter_unpack(data)) if t[0] == PRESENT]
 
     def slot(self, slot):
-        return Slot(slot.index if isinstance(slot, Slot) else slot,
-                    *SLOT.unpack_from(self._mv, self._off(slot)))
+        i = slot.index if isinstance(slot, Slot) else slot
+        return Slot._make((i,) + SLOT.unpack_from(self._mv, self._off(slot)))
 
     def claim(self, slot, expected_resultid=None, pid=None):
         """Reserve ``slot`` for ``pid`` (default: this process).
