@@ -119,8 +119,8 @@ def work_ready(make_project):
     """Factory: a project with app 'worker' (a signed shell-script version) and n jobs."""
     made = []
 
-    def factory(njobs=3, feeder=True, **kw):
-        proj = make_project(**kw)
+    def factory(njobs=3, feeder=True, extra=(), **kw):
+        proj = make_project("test", *extra, **kw)
         with open(os.path.join(proj.dir, "project.xml")) as f:
             text = f.read()
         text = text.replace("</boinc>", "<app><name>worker</name><user_friendly_name>Worker"
