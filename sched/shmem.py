@@ -156,6 +156,7 @@ _H_CATALOG_LENGTH = _offset(_HEADER_FIELDS, "catalog_length")
 _S_INFEASIBLE = _offset(_SLOT_FIELDS, "infeasible_count")
 _S_RESULTID = _offset(_SLOT_FIELDS, "resultid")
 _S_FPOPS_SIZE = _offset(_SLOT_FIELDS, "fpops_size")
+_SHM_DEST = 0o1000          # shm_perm.mode bit: marked for removal
 _I32 = struct.Struct("=i")
 _U32 = struct.Struct("=I")
 _U64 = struct.Struct("=Q")
@@ -298,6 +299,15 @@ class JobCache:
     def ready(self):
         """True once the feeder has made its first pass (and until it exits)."""
         return _U32.unpack_from(self._mv, _H_READY)[0] != 0
+
+    @property
+    def removed(self):
+        """True once the feeder has removed the segment (it exited or restarted):
+        a long-lived process then detaches and attaches again."""
+        try:
+            return bool(self._shm.mode & _SHM_DEST)
+        except sysv_ipc.Error:
+            return True
 
     @property
     def generation(self):

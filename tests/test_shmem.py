@@ -222,7 +222,9 @@ def test_claim_after_the_feeder_left_is_false(ipc_project):
     c = shmem.FeederCache.create(ipc_project, 2)
     fill(c, [0])
     reader = shmem.JobCache.attach(ipc_project)
+    assert not reader.removed
     c.destroy()
+    assert reader.removed
     assert not reader.claim(0, 1000)
     assert not reader.ready
     reader.detach()
