@@ -130,3 +130,55 @@ def test_stop_sched(work_ready, monkeypatch):
     reply, _ = rpc(wp, request_text("run-plain", 1, "x"), monkeypatch)
     assert "Project is temporarily shut down for maintenance" in reply
     assert "<project_is_down/>" in reply
+
+
+GUI_URLS = """<gui_urls>
+    <gui_url>
+        <name>Your account</name>
+        <description>View your account information at <project_name/></description>
+        <url><master_url/>home.php</url>
+    </gui_url>
+    <ifteam>
+        <gui_url>
+            <name>Your team</name>
+            <url><master_url/>team_display.php?teamid=<teamid/></url>
+        </gui_url>
+    </ifteam>
+</gui_urls>
+<rss_feeds>
+    <rss_feed>
+        <url><master_url/>notices.php?userid=<userid/>&amp;auth=<rss_auth/></url>
+        <poll_interval>86400</poll_interval>
+    </rss_feed>
+</rss_feeds>
+"""
+
+
+def top_tags(text):
+    """The reply's top-level element names in order, repeats folded."""
+    from sched import xmlutil
+    tags = []
+    for elem in xmlutil.parse_bytes(text):
+        if not tags or tags[-1] != elem.tag:
+            tags.append(elem.tag)
+    return tags
+
+
+def test_replayed_requests_get_the_elements_of_boinc_replies(work_ready, monkeypatch):
+    """The real client's recorded RPCs, replayed: same elements, in the same order,
+    as the reference server's replies (ids, times and names aside)."""
+    wp = work_ready(njobs=1)
+    with open(os.path.join(wp.dir, "gui_urls.xml"), "w") as f:
+        f.write(GUI_URLS)
+    auth = create_user(wp.db, "vol@example.com", "volunteer")
+    reply1, _ = rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
+    with open(os.path.join(FIXTURES, "run-plain", "01_sched_reply.xml")) as f:
+        assert top_tags(reply1) == top_tags(f.read().replace("&auth", "&amp;auth"))
+    assert "home.php</url>" in reply1 and "team_display" not in reply1   # no team
+    hostid = int(re.search(r"<hostid>(\d+)</hostid>", reply1).group(1))
+    name = re.search(r"<name>(job_\d_0)</name>", reply1).group(1)
+    wp.db.execute("UPDATE result SET sent_time=sent_time-60 WHERE name=%s", (name,))
+    text = request_text("run-plain", 2, auth, hostid=hostid, rpc_seqno=1)
+    reply2, _ = rpc(wp, text.replace("refjob_10_0", name), monkeypatch)
+    with open(os.path.join(FIXTURES, "run-plain", "02_sched_reply.xml")) as f:
+        assert top_tags(reply2) == top_tags(f.read().replace("&auth", "&amp;auth"))
