@@ -21,7 +21,6 @@ from . import handler, reply as replymod, request as requestmod
 from .scan import ScanError
 
 MAX_REQUEST_BYTES = 16 << 20      # real requests are ~10 KB; 64 reports with stderr ~4 MB
-SHM_DEST = 0o1000                 # set in a segment's mode once it was removed
 
 
 class _State:
@@ -100,14 +99,9 @@ def _code_sign_key(cfg):
 
 def _cache(cfg):
     cache = _state.cache
-    if cache is not None:
-        try:
-            gone = cache._shm.mode & SHM_DEST
-        except Exception:
-            gone = True
-        if gone:
-            cache.detach()
-            cache = _state.cache = None
+    if cache is not None and cache.removed:     # the feeder restarted: attach anew
+        cache.detach()
+        cache = _state.cache = None
     if cache is None:
         cache = _state.cache = JobCache.attach(cfg)
     return cache
