@@ -20,8 +20,6 @@ from sched import schema, xmlutil
 
 slow = pytest.mark.slow
 
-# A known server bug a test below catches (strict: a fix makes it XPASS,
-# which fails -- then remove the mark).
 
 # ------------------------------------------------------------ pure helpers
 
