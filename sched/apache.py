@@ -39,11 +39,14 @@ def url_prefix(url_base):
     return urlparse(url_base).path.rstrip("/")
 
 
-def project_conf(project_dir, name, url_base, mode="cgi", long_name=None):
+def project_conf(project_dir, name, url_base, mode="cgi", long_name=None, web_rpcs=True):
     """The Apache include file of a project, as text.
 
     ``mode`` is ``cgi`` (mod_cgid/mod_cgi run everything in cgi-bin) or
     ``fcgi`` (additionally, mod_fcgid runs :data:`FCGI_PROGRAMS`).
+    With ``web_rpcs`` the web RPC names in html/user (``get_project_config.php``
+    ...) run as our programs, CGI or (fcgi mode) FastCGI; without, a
+    project's own PHP files keep those names.
     """
     if mode not in MODES:
         raise BoincError("unknown Apache mode %r (use cgi or fcgi)" % mode)
@@ -88,6 +91,10 @@ def project_conf(project_dir, name, url_base, mode="cgi", long_name=None):
         "    Require all granted",
         "</Directory>",
         "",
+    ]
+    if web_rpcs:
+        lines += _web_rpc_lines(p, mode)
+    lines += [
         "# The operators' pages: HTTP basic authentication.  Add users with",
         "#   htpasswd %s/html/ops/.htpasswd USERNAME" % p,
         '<Directory "%s/html/ops">' % p,
@@ -120,6 +127,23 @@ def project_conf(project_dir, name, url_base, mode="cgi", long_name=None):
             "</IfModule>",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _web_rpc_lines(p, mode):
+    from .web import RPCS
+    names = "|".join(sorted(n[:-len(".php")] for n in RPCS))
+    return [
+        "# BOINC's web RPCs at the master URL (get_project_config.php, ...):",
+        "# our Python programs in html/user, run as %s." % (
+            "FastCGI (mod_fcgid)" if mode == "fcgi" else "CGI"),
+        '<Directory "%s/html/user">' % p,
+        '    <FilesMatch "^(%s)\\.php$">' % names,
+        "        Options +ExecCGI",
+        "        SetHandler %s" % ("fcgid-script" if mode == "fcgi" else "cgi-script"),
+        "    </FilesMatch>",
+        "</Directory>",
+        "",
+    ]
 
 
 # LoadModule names -> file names, in load order.  The MPM is chosen apart.

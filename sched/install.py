@@ -6,6 +6,11 @@ library reads), and every entry script of the checkout's ``bin/`` and
 ``cgi-bin/`` with its ``#!`` line naming the interpreter that installs them
 (the virtualenv's python, which also Apache's user can run).  make_project
 and bin/upgrade both call :func:`install_programs`.
+
+The web RPC programs of ``html/user`` (``get_project_config.php`` ...) go
+into a project only when asked (make_project, for a new project); after that
+an upgrade replaces a file there only if it is one of ours, so a project
+keeping BOINC's PHP web site never loses its own files.
 """
 
 import os
@@ -17,6 +22,8 @@ from .errors import BoincError
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBRARY_DIRS = ("sched", "db")
 PROGRAM_DIRS = ("bin", "cgi-bin")
+WEB_DIR = os.path.join("html", "user")
+_WEB_MARK = b'sched.entry("sched.web'
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*", "*~", "*.tmp[0-9]*")
 
 
@@ -62,12 +69,44 @@ def _install_link(src, dest):
     os.symlink(target, dest)
 
 
-def install_programs(project_dir, source_root=None, python=None, log=None):
+def is_our_web_program(path):
+    """Is ``path`` one of our html/user programs (not a PHP file of BOINC's)?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return head.startswith(b"#!") and _WEB_MARK in head
+
+
+def _install_web_programs(source_root, project_dir, python, web_rpcs):
+    src_dir = os.path.join(source_root, WEB_DIR)
+    if not os.path.isdir(src_dir):
+        return []
+    dest_dir = os.path.join(project_dir, WEB_DIR)
+    installed = []
+    for name in sorted(os.listdir(src_dir)):
+        src, dest = os.path.join(src_dir, name), os.path.join(dest_dir, name)
+        if _skip(name) or not os.path.isfile(src) or not is_our_web_program(src):
+            continue
+        if os.path.lexists(dest) and not is_our_web_program(dest):
+            continue                       # the project's own (PHP) page
+        if not os.path.lexists(dest) and not web_rpcs:
+            continue
+        os.makedirs(dest_dir, exist_ok=True)
+        _install_script(src, dest, python)
+        installed.append("%s/%s" % (WEB_DIR, name))
+    return installed
+
+
+def install_programs(project_dir, source_root=None, python=None, log=None, web_rpcs=False):
     """Install the library and the programs of ``source_root`` into ``project_dir``.
 
     Returns the names installed (``sched/``, ``bin/start``, ...).  Files of
     the project that the checkout does not have (a project's own scripts,
-    BOINC's C++ programs in a taken-over project) are left alone.
+    BOINC's C++ programs in a taken-over project) are left alone.  The web
+    RPC programs are added to ``html/user`` with ``web_rpcs`` and otherwise
+    only replace earlier copies of themselves.
     """
     source_root = os.path.abspath(source_root or SOURCE_ROOT)
     python = python or sys.executable
@@ -97,6 +136,7 @@ def install_programs(project_dir, source_root=None, python=None, log=None):
             else:
                 _install_script(src, dest, python)
             installed.append("%s/%s" % (dirname, name))
+    installed += _install_web_programs(source_root, project_dir, python, web_rpcs)
     if log:
         for name in installed:
             log("   installed %s" % name)

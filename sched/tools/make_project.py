@@ -368,7 +368,7 @@ class Builder:
     def install_programs(self):
         self.say("Installing programs")
         install.install_programs(self.s.root, self.s.srcdir,
-                                 log=(lambda t: self.say(t, 2)))
+                                 log=(lambda t: self.say(t, 2)), web_rpcs=True)
 
     # -- config.xml, project.xml
 
