@@ -407,3 +407,39 @@ def test_bin_feeder_without_shmem_key_says_so(work_project):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "[CRITICAL]" in err and "no <shmem_key>" in err
+
+
+def test_installed_feeder_and_show_shmem_in_a_made_project(project):
+    """make_project's project: its bin/feeder (run from tmp_HOST as bin/start
+    does) feeds from its DB, and its bin/show_shmem shows the job."""
+    from sched import paths
+    db = dbmod.connect(project.config)
+    appid, _ = add_app(db, name="made_app")
+    _, rids = add_job(db, appid)
+    tmp = paths.host_dir(project.dir, "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    env = dict(os.environ)
+    env.pop("BOINC_PROJECT_DIR", None)
+    proc = subprocess.Popen([os.path.join(project.dir, "bin", "feeder"), "-d", "3"], cwd=tmp,
+                            env=env, stderr=subprocess.PIPE, text=True)
+    sem_key = shmem.semaphore_key(project.dir)
+    try:
+        wait_for(lambda: attached_and_ready(project) or proc.poll() is not None,
+                 "the installed feeder")
+        assert proc.poll() is None, proc.communicate()
+        res = subprocess.run([os.path.join(project.dir, "bin", "show_shmem")],
+                             cwd=project.dir, env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        assert "ready: 1" in res.stdout
+        assert " made_app " in res.stdout and " %d " % rids[0] in res.stdout
+        open(os.path.join(project.dir, "stop_daemons"), "w").close()
+        proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        with pytest.raises(sysv_ipc.ExistentialError):       # removed by the feeder
+            sysv_ipc.SharedMemory(project.config.shmem_key)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shmem.destroy(project.config.shmem_key, sem_key)
+        db.close()
