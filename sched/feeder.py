@@ -158,7 +158,6 @@ class Feeder(Daemon):
                                  % args.appids) from None
         self.order = args.order or DEFAULT_ORDER
         self.purge_stale_time = args.purge_stale * 60
-        self.is_main_feeder = all(not v or v[1] == 0 for v in (args.mod, args.wmod))
         try:
             os.unlink(cfg.project_path(REREAD_DB))
         except FileNotFoundError:

@@ -318,16 +318,32 @@ class JobCache:
         cached = self._catalog
         if cached is not None and cached.generation == self.generation:
             return cached
-        self._sem.acquire()
+        if not self._lock():
+            raise ShmemError(ERR_SEMGET, "shmem key 0x%x: the feeder's semaphore is gone "
+                             "(feeder stopped?)" % self.key)
         try:
             header = self.header()
             raw = bytes(self._mv[self._catalog_off:self._catalog_off + header.catalog_length])
         finally:
-            self._sem.release()
+            self._unlock()
         data = json.loads(raw) if raw else {"platforms": [], "apps": [],
                                             "app_versions": [], "assignments": []}
         self._catalog = Catalog(header.generation, data, header)
         return self._catalog
+
+    # -- the semaphore; it vanishes when the feeder exits
+    def _lock(self):
+        try:
+            self._sem.acquire()
+            return True
+        except sysv_ipc.Error:
+            return False
+
+    def _unlock(self):
+        try:
+            self._sem.release()
+        except sysv_ipc.Error:
+            pass
 
     # -- slots
     def _off(self, slot):
@@ -368,9 +384,7 @@ class JobCache:
         if pid <= PRESENT:
             raise ValueError("a PID must be > 1, not %d" % pid)
         mv = self._mv
-        try:
-            self._sem.acquire()
-        except sysv_ipc.Error:
+        if not self._lock():
             return False
         try:
             if (_I32.unpack_from(mv, off)[0] != PRESENT
@@ -379,14 +393,12 @@ class JobCache:
             _I32.pack_into(mv, off, pid)
             return True
         finally:
-            self._sem.release()
+            self._unlock()
 
     def _from_pid(self, slot, pid, new_state):
         off = self._off(slot)
         pid = os.getpid() if pid is None else pid
-        try:
-            self._sem.acquire()
-        except sysv_ipc.Error:
+        if not self._lock():
             return False
         try:
             if _I32.unpack_from(self._mv, off)[0] != pid:
@@ -394,7 +406,7 @@ class JobCache:
             _I32.pack_into(self._mv, off, new_state)
             return True
         finally:
-            self._sem.release()
+            self._unlock()
 
     def release(self, slot, pid=None):
         """Give a reserved slot back (PID -> PRESENT): the job was not sent."""

@@ -226,7 +226,11 @@ def test_claim_after_the_feeder_left_is_false(ipc_project):
     c.destroy()
     assert reader.removed
     assert not reader.claim(0, 1000)
+    assert not reader.release(0) and not reader.take(0)
     assert not reader.ready
+    with pytest.raises(shmem.ShmemError) as exc:
+        reader.catalog()
+    assert exc.value.code == shmem.ERR_SEMGET
     reader.detach()
 
 
