@@ -45,7 +45,8 @@ _WU_SELECT = ", ".join("workunit." + c for c in shmem.WU_COLUMNS)
 # freshly filled tables MariaDB otherwise starts from workunit and, held to
 # ind_res_st, rescans every unsent result per workunit (seconds at 2000 jobs).
 _FILL_QUERY = (
-    "SELECT HIGH_PRIORITY STRAIGHT_JOIN r1.id, r1.priority, r1.server_state, r1.report_deadline, %s "
+    "SELECT HIGH_PRIORITY STRAIGHT_JOIN "
+    "r1.id, r1.priority, r1.server_state, r1.report_deadline, %s "
     "FROM result r1 FORCE INDEX (ind_res_st), workunit, app "
     "WHERE r1.server_state=%%s AND r1.workunitid=workunit.id AND workunit.appid=app.id "
     "AND app.deprecated=0 AND workunit.transitioner_flags=0" % _WU_SELECT)
