@@ -14,10 +14,17 @@ def short_hostname():
     return socket.gethostname().split(".")[0]
 
 
+def is_source_tree(path):
+    """Our own checkout: laid out like a project (config.xml, cgi-bin/ ...) but
+    holding the reference config.xml, not a project's.  Tools never run on it."""
+    return os.path.isdir(os.path.join(path, "project_template"))
+
+
 def is_project_dir(path):
     """A project dir holds config.xml and a cgi-bin directory (as BOINC checks)."""
     return (os.path.isfile(os.path.join(path, CONFIG_FILE))
-            and os.path.isdir(os.path.join(path, "cgi-bin")))
+            and os.path.isdir(os.path.join(path, "cgi-bin"))
+            and not is_source_tree(path))
 
 
 def find_project_dir(start=None):

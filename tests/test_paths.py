@@ -58,3 +58,13 @@ def test_env_var_wins_and_must_be_a_project(tmp_path, monkeypatch):
     monkeypatch.setenv("BOINC_PROJECT_DIR", str(tmp_path))
     with pytest.raises(ProjectDirError, match="BOINC_PROJECT_DIR"):
         paths.find_project_dir()
+
+
+def test_the_source_checkout_is_not_a_project(tmp_path, monkeypatch):
+    from conftest import ROOT
+    monkeypatch.delenv("BOINC_PROJECT_DIR", raising=False)
+    assert os.path.isfile(os.path.join(ROOT, "config.xml"))
+    with pytest.raises(ProjectDirError):
+        paths.find_project_dir(ROOT)
+    with pytest.raises(ProjectDirError):
+        paths.find_project_dir(os.path.join(ROOT, "cgi-bin"))

@@ -93,7 +93,8 @@ def find_project_dir(argv0, config_file=None):
     candidates = [os.curdir, os.pardir, os.path.join(os.pardir, os.pardir),
                   os.path.join(os.path.dirname(argv0), os.pardir)]
     for candidate in candidates:
-        if os.path.isfile(os.path.join(candidate, paths.CONFIG_FILE)):
+        if (os.path.isfile(os.path.join(candidate, paths.CONFIG_FILE))
+                and not paths.is_source_tree(candidate)):
             return os.path.abspath(candidate)
     if config_file:
         return os.path.dirname(os.path.abspath(config_file))
