@@ -27,6 +27,7 @@ due, and the next pass counts the results already made.
 
 import time
 
+from . import __version__
 from . import states as S
 from .crypt import CryptError, read_private_key
 from .daemon import Daemon
@@ -218,6 +219,8 @@ class Transitioner(Daemon):
     def add_arguments(self, parser):
         parser.add("wu_id", type=int, default=0, metavar="N",
                    help="transition WU N only, whatever its transition time (debugging)")
+        parser.add("version", action="version", version="%(prog)s " + __version__,
+                   help="show the version and exit")
 
     def setup(self):
         if self.args.wu_id:

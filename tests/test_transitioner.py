@@ -679,3 +679,11 @@ def test_same_rows_as_boincs_transitioner(t, admin_db):
             wu.pop(col), theirs.pop(col)
         assert wu == theirs                       # nothing else about the WU changed
     db.close()
+
+
+def test_options(capsys):
+    for argv, code in ((["-version"], 0), (["--bogus"], 1), (["--wu_id"], 1)):
+        with pytest.raises(SystemExit) as exc:
+            tmod.Transitioner().main(argv)
+        assert exc.value.code == code, argv
+    assert capsys.readouterr().out == "transitioner %s\n" % tmod.__version__
