@@ -21,8 +21,12 @@ and receives results; the validator, assimilator, cancel_jobs), so every
 UPDATE names the value it expects to replace.  A result that changed under
 us makes us drop our picture of its WU and look again a moment later.
 New results of a whole batch go in as one multi-row INSERT and the WUs'
-changes as one UPDATE, after the INSERT: a crash in between leaves the WUs
-due, and the next pass counts the results already made.
+changes as one UPDATE, committed together: a WU never has its new
+transition_time without its new results.
+
+Where we differ from BOINC on purpose: a broken output template stops the
+daemon (BOINC stores whatever half-processed text it got, and only stops
+when the file can't be read); the SQL names the values it replaces.
 """
 
 import time
