@@ -18,6 +18,21 @@ the rest as BOINC's validator does (database.md §6):
   compared with it;
 * credit, host reliability counters (sched/credit.py).
 
+A project's validator is a short program in its bin/, e.g.::
+
+    #!/path/to/the/project's/python
+    import os, sys; sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from sched.validator import Validator, run
+
+    class SameAnswer(Validator):
+        def init_result(self, result, files):
+            with open(files[0].path) as f:       # raise InvalidResult if bad
+                return f.read().split()[-1]
+        def compare_results(self, r1, files1, r2, files2):
+            return r1.data == r2.data
+
+    run(SameAnswer)     # options: --app NAME and all of BOINC's validator options
+
 A result whose files can't be read for a passing reason (``TransientError``
 or an NFS-like OSError) makes the WU wait 6 hours; one that fails its check
 (``InvalidResult``, a missing file, an unreadable xml_doc_in) gets outcome

@@ -1,11 +1,13 @@
 """The validator framework (sched/validator.py) against a real MariaDB: BOINC's
 verdicts, the rows they change, and that nothing is half-done or done twice."""
 
+import os
+import subprocess
 import time
 
 import pytest
 
-from validation_helpers import NOW, vp, vproject_module  # noqa: F401 (fixtures)
+from validation_helpers import NOW, python_script, vp, vproject_module  # noqa: F401 (fixtures)
 
 from sched import credit as C
 from sched import states as S
@@ -528,3 +530,46 @@ def test_many_jobs_in_batches(vp):
     claim = 100 * 2e9 * C.COBBLESTONE_SCALE
     assert vp.row("host", host)["total_credit"] == pytest.approx(1200 * claim)
     assert vp.hav(host)["consecutive_valid"] == 1200
+
+
+PROJECT_VALIDATOR = '''import os, sys; sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sched.validator import InvalidResult, Validator, run
+
+
+class LastWord(Validator):
+    def add_arguments(self, parser):
+        parser.add("min_words", type=int, default=1)
+
+    def init_result(self, result, files):
+        with open(files[0].path) as f:
+            words = f.read().split()
+        if len(words) < self.daemon.args.min_words:
+            raise InvalidResult("too short")
+        return words[-1]
+
+    def compare_results(self, r1, files1, r2, files2):
+        return r1.data == r2.data
+
+
+run(LastWord)
+'''
+
+
+def test_a_project_validator_in_bin(vp):
+    """The documented way to write one: a class and run() in the project's bin/."""
+    vp.install_script("vtest_lastword", python_script(PROJECT_VALIDATOR))
+    hosts = [host_with_owner(vp)[0] for _ in range(3)]
+    wu = vp.add_wu("lw", min_quorum=2, target_nresults=3)
+    a = vp.add_result(wu, "lw_0", hostid=hosts[0], files={"out": b"answer: 42\n"})
+    b = vp.add_result(wu, "lw_1", hostid=hosts[1], files={"out": b"42\n"})
+    c = vp.add_result(wu, "lw_2", hostid=hosts[2], files={"out": b"the answer is 41\n"})
+    out = subprocess.run([os.path.join(vp.dir, "bin", "vtest_lastword"), "--app", "worker",
+                          "--one_pass", "--min_words", "2"], cwd=vp.tmp_dir,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    # b is too short: a VALIDATE_ERROR; of a and c nobody agrees: no quorum of 2
+    assert vp.result(b)["outcome"] == S.RESULT_OUTCOME_VALIDATE_ERROR
+    assert [vp.result(r)["validate_state"] for r in (a, c)] == [S.VALIDATE_STATE_INCONCLUSIVE] * 2
+    out = subprocess.run([os.path.join(vp.dir, "bin", "vtest_lastword"), "--help"],
+                         cwd=vp.tmp_dir, capture_output=True, text=True)
+    assert out.returncode == 0 and "--min_words" in out.stdout

@@ -99,7 +99,7 @@ class ScriptValidator(Validator):
     def execute(self, argv, what):
         """Exit status of the program; None if a signal ended it."""
         try:
-            status = subprocess.call(argv)
+            status = subprocess.call(argv, stdin=subprocess.DEVNULL)
         except OSError as exc:
             raise TransientError("can't run %s: %s" % (argv[0], exc.strerror)) from None
         if status < 0:
