@@ -39,6 +39,17 @@ or an NFS-like OSError) makes the WU wait 6 hours; one that fails its check
 VALIDATE_ERROR.  Any other exception in project code is a bug: the daemon
 stops with a traceback and the WU is left as it was.
 
+Where we differ from BOINC, on purpose:
+
+* a result whose check met a transient error stays INIT (BOINC makes it
+  INCONCLUSIVE and, with no consensus, asks for another result, so the
+  promised retry never happens); the WU waits 6 hours, then the
+  transitioner hands it back;
+* a WU whose canonical result row is gone gets ``need_validate=0`` (BOINC
+  would pick it up again at once, for ever); a result whose host row is gone
+  still gets its verdict, without credit;
+* ``--dry_run`` looks at one batch and exits.
+
 Crash safety: all plug-in calls happen first; then, in one transaction per
 chunk of WUs, the WUs and their results are locked and checked to be still
 as they were read (a WU that changed meanwhile is left for the next pass),

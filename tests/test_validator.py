@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from conftest import ROOT
 from validation_helpers import NOW, python_script, vp, vproject_module  # noqa: F401 (fixtures)
 
 from sched import credit as C
@@ -573,3 +574,22 @@ def test_a_project_validator_in_bin(vp):
     out = subprocess.run([os.path.join(vp.dir, "bin", "vtest_lastword"), "--help"],
                          cwd=vp.tmp_dir, capture_output=True, text=True)
     assert out.returncode == 0 and "--min_words" in out.stdout
+
+
+def test_transient_retry_comes_back_through_the_transitioner(vp):
+    """The results of a WU whose check met a transient error stay INIT, so the
+    transitioner asks for validation again when the retry time comes."""
+    host = host_with_owner(vp)[0]
+    wu = vp.add_wu("again", delay_bound=3600)
+    rid = vp.add_result(wu, "again_0", hostid=host)
+    assert vp.validate(Flaky)[0] == 0
+    assert vp.wu(wu)["need_validate"] == 0
+    vp.db.execute("UPDATE workunit SET transition_time=%s WHERE id=%s", (NOW - 1, wu))  # 6 h on
+    out = subprocess.run([os.path.join(ROOT, "bin", "transitioner"), "--one_pass"],
+                         cwd=vp.tmp_dir, capture_output=True, text=True,
+                         env={k: v for k, v in os.environ.items() if k != "BOINC_PROJECT_DIR"})
+    assert out.returncode == 0, out.stderr
+    assert vp.wu(wu)["need_validate"] == 1
+    assert vp.validate(TrivialValidator)[0] == 0
+    assert vp.result(rid)["validate_state"] == S.VALIDATE_STATE_VALID
+    assert vp.wu(wu)["canonical_resultid"] == rid
