@@ -297,7 +297,15 @@ def encrypt_private(key, data):
         raise CryptError("%d bytes are too many to sign with a %d-bit key"
                          % (len(data), key.n.bit_length()))
     block = b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + data
-    return pow(int.from_bytes(block, "big"), key.d, key.n).to_bytes(k, "big")
+    m = int.from_bytes(block, "big")
+    if key.p and key.q and key.dmp1 and key.dmq1 and key.iqmp:
+        # The Chinese remainder form: the same number, three times faster
+        # (the transitioner signs every output file when certificates are on).
+        m1, m2 = pow(m, key.dmp1, key.p), pow(m, key.dmq1, key.q)
+        s = (m2 + key.q * ((key.iqmp * (m1 - m2)) % key.p)) % key.n
+    else:
+        s = pow(m, key.d, key.n)
+    return s.to_bytes(k, "big")
 
 
 def decrypt_public(key, signature):
