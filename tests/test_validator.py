@@ -12,7 +12,7 @@ from validation_helpers import NOW, python_script, vp, vproject_module  # noqa: 
 
 from sched import credit as C
 from sched import states as S
-from sched.validator import InvalidResult, TransientError, Validator
+from sched.validator import TransientError, Validator
 from sched.validators.bitwise import BitwiseValidator
 from sched.validators.trivial import TrivialValidator
 

@@ -77,7 +77,8 @@ class VProject:
 
     def add_user(self, teamid=0, **kw):
         return self.insert("user", create_time=NOW, email_addr="%s@x" % secrets.token_hex(4),
-                           name="u" + secrets.token_hex(4), authenticator=secrets.token_hex(16), teamid=teamid, **kw)
+                           name="u" + secrets.token_hex(4),
+                           authenticator=secrets.token_hex(16), teamid=teamid, **kw)
 
     def add_host(self, userid, hav=True, **kw):
         host = self.insert("host", create_time=NOW, userid=userid, **kw)
