@@ -6,7 +6,6 @@ team), consent.inc and email.inc; the code is ours.  Password hashing is in
 :mod:`sched.passwd`.
 """
 
-import ipaddress
 import re
 import secrets
 import time
@@ -73,6 +72,7 @@ def is_valid_email_syntax(addr):
     if not local or len(local) > 64 or not _LOCAL.match(local):
         return False
     if domain.startswith("[") and domain.endswith("]"):
+        import ipaddress
         literal = domain[1:-1]
         try:
             if literal[:5].lower() == "ipv6:":

@@ -12,9 +12,9 @@ the program (``PROJECT/html/user/NAME.php``), as BOINC's PHP finds it.
 
 import importlib
 import os
+import re
 import sys
 import time
-import traceback
 from urllib.parse import parse_qsl
 
 from . import RPCS
@@ -22,7 +22,7 @@ from .reply import XML_HEADER, RpcError, error_xml
 
 # BOINC's PHP sleeps this long before answering a failed login.
 LOGIN_FAIL_SLEEP_SEC = 5
-_NUMERIC = None
+_NUMERIC = re.compile(r"[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*\Z")
 
 
 class _State:
@@ -49,11 +49,6 @@ def php_true(value):
 
 def is_numeric(text):
     """PHP's is_numeric for a request value."""
-    global _NUMERIC
-    if _NUMERIC is None:
-        import re
-        _NUMERIC = re.compile(r"[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
-                              r"[ \t\n\r\v\f]*\Z")
     return text is not None and bool(_NUMERIC.match(text))
 
 
@@ -191,6 +186,7 @@ def application(environ, start_response):
             _close_db()
             page = _xml(error_xml(-138, "Can't access database"))
         else:
+            import traceback
             req.log("unexpected error:\n%s" % traceback.format_exc())
             page = _xml(error_xml(-1, "Server error"))
     return _respond(start_response, page)

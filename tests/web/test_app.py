@@ -97,3 +97,15 @@ def test_fastcgi_is_told_from_cgi(tmp_path):
         out = subprocess.run([sys.executable, "-c", code], stdin=listener.fileno(), env=env,
                              stdout=subprocess.PIPE, universal_newlines=True, check=True)
         assert out.stdout.strip() == "False"
+
+
+def test_a_bug_is_a_generic_error_and_a_logged_traceback(web_project, monkeypatch, capsys):
+    p = web_project()
+    from sched.web import am
+
+    def broken(req):
+        raise KeyError("oops")
+    monkeypatch.setattr(am, "am_get_info", broken)
+    assert error_of(p.rpc("am_get_info.php", account_key="x")) == (-1, "Server error")
+    err = capsys.readouterr().err
+    assert "/test/am_get_info.php: unexpected error:" in err and "KeyError: 'oops'" in err
