@@ -16,7 +16,6 @@ microseconds after each deletion (default 50000) to spare the disk.  The
 replica database is read when config.xml names one.
 """
 
-import argparse
 import os
 import pwd
 import stat
@@ -50,11 +49,6 @@ class AntiqueFileDeleter(Daemon):
     needs_db = False
 
     def add_arguments(self, p):
-        if "-d" not in p._option_string_actions:
-            # "-d N" must match exactly: the shared p registers only --d,
-            # and our -d... options would make a bare -d ambiguous.
-            p.add_argument("-d", dest="d", type=int, default=logmod.NORMAL,
-                                help=argparse.SUPPRESS)
         p.add("dry_run", action="store_true", help="only log what would be deleted")
         p.add("usleep", type=int, default=ANTIQUE_USLEEP, metavar="N",
               help="microseconds to pause after each deletion (default %d)" % ANTIQUE_USLEEP)

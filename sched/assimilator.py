@@ -27,7 +27,6 @@ Rows are :class:`Row` dicts whose columns are also attributes
 (``wu.name``, ``wu["name"]``); text and blob columns are ``str``.
 """
 
-import argparse
 import time
 import traceback
 
@@ -88,11 +87,6 @@ class Assimilator(Daemon):
 
     # -- the daemon
     def add_arguments(self, parser):
-        if "-d" not in parser._option_string_actions:
-            # "-d N" must match exactly: the shared parser registers only --d,
-            # and our -d... options would make a bare -d ambiguous.
-            parser.add_argument("-d", dest="d", type=int, default=logmod.NORMAL,
-                                help=argparse.SUPPRESS)
         parser.add("app", metavar="NAME", help="handle jobs of this application (required)")
         parser.add("one_pass_N_WU", type=int, default=0, metavar="N",
                    help="handle at most N jobs, then exit")

@@ -43,7 +43,7 @@ class ArgumentParser(argparse.ArgumentParser):
         flags = []
         for name in names:
             bare = name.lstrip("-")
-            flags += ["--" + bare] if len(bare) == 1 else ["-" + bare, "--" + bare]
+            flags += ["-" + bare, "--" + bare]
         return self.add_argument(*flags, **kwargs)
 
     def error(self, message):

@@ -22,7 +22,6 @@ group in the database, to be archived (again) and deleted next time: a
 record may appear twice in the archives, never nowhere.
 """
 
-import argparse
 import datetime
 import gzip
 import io
@@ -268,11 +267,6 @@ class DbPurge(Daemon):
     sleep_interval = DEFAULT_SLEEP
 
     def add_arguments(self, p):
-        if "-d" not in p._option_string_actions:
-            # "-d N" must match exactly: the shared p registers only --d,
-            # and our -d... options would make a bare -d ambiguous.
-            p.add_argument("-d", dest="d", type=int, default=logmod.NORMAL,
-                                help=argparse.SUPPRESS)
         p.add("app", metavar="NAME", help="only workunits of this application")
         p.add("batch", action="store_true", help="purge batch jobs only if the batch is retired")
         p.add("min_age_days", type=float, default=0.0, metavar="N",

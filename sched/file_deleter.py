@@ -16,7 +16,6 @@ The new states of a whole query are written in two UPDATEs.  Deleting is
 idempotent, so a deleter killed mid-pass just does the rest next time.
 """
 
-import argparse
 import errno
 import os
 import time
@@ -92,11 +91,6 @@ class FileDeleter(Daemon):
     sleep_interval = DEFAULT_SLEEP_INTERVAL
 
     def add_arguments(self, p):
-        if "-d" not in p._option_string_actions:
-            # "-d N" must match exactly: the shared p registers only --d,
-            # and our -d... options would make a bare -d ambiguous.
-            p.add_argument("-d", dest="d", type=int, default=logmod.NORMAL,
-                                help=argparse.SUPPRESS)
         p.add("dont_retry_errors", action="store_true",
               help="don't retry rows whose deletion failed before")
         p.add("preserve_wu_files", action="store_true",

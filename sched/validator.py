@@ -221,12 +221,7 @@ class ValidatorDaemon(Daemon):
 
     # -- options
     def add_arguments(self, parser):
-        import argparse
         import sched
-        # the base registers only "--d"; a bare "-d" would be an ambiguous
-        # prefix of -dry_run / -debug_level here
-        parser.add_argument("-d", dest="d", type=int, default=argparse.SUPPRESS,
-                            help=argparse.SUPPRESS)
         parser.add("v", "version", action="version", version=sched.__version__)
         parser.add("app", metavar="NAME", help="the application whose results to validate")
         parser.add("one_pass_N_WU", type=int, default=0, metavar="N",

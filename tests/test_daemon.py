@@ -232,3 +232,17 @@ def test_debug_level_filters_lines(ticker):
     t = ticker.start("-d", "1", "--one_pass")
     assert t.wait_exit() == 0
     assert t.log() == ""
+
+
+def test_short_d_is_never_taken_for_a_longer_option():
+    """``-d 3`` must mean the debug level even beside ``-dry_run``/``--download_dir``."""
+    from sched.daemon import Daemon
+
+    class D(Daemon):
+        def add_arguments(self, parser):
+            parser.add("dry_run", action="store_true")
+            parser.add("download_dir")
+
+    args = D().make_parser().parse_args(["-d", "4", "-dry_run", "--download_dir", "x"])
+    assert (args.d, args.dry_run, args.download_dir) == (4, True, "x")
+    assert D().make_parser().parse_args(["--d", "2"]).d == 2
