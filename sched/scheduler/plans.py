@@ -136,3 +136,21 @@ def _from_spec(ctx, spec, ncpus, fpops):
     scale = _num(spec, "projected_flops_scale", 1.0) or 1.0
     return dict(avg_ncpus=avg, projected_flops=fpops * avg * scale, peak_flops=fpops * avg,
                 cmdline=cmdline)
+
+
+BUILTIN_CPU_CLASSES = ("mt", "sse3")
+
+
+def known_plan_class(cfg, name):
+    """Would the scheduler recognise plan class ``name`` (or log 'Unknown plan class')?
+
+    The same rule as :func:`host_usage`: with ``plan_class_spec.xml`` present
+    only its names count (an unparseable file knows none); without it the
+    built-in CPU classes and the GPU/VM names.  '' (no plan class) is known.
+    """
+    if not name:
+        return True
+    specs, have_file = _load_specs(cfg.project_path("plan_class_spec.xml"))
+    if have_file:
+        return specs is not None and name in specs
+    return name in BUILTIN_CPU_CLASSES or bool(_GPU_BUILTINS.search(name))
