@@ -22,7 +22,6 @@ import stat
 import time
 
 from . import db as dbmod
-from . import log as logmod
 from .daemon import Daemon
 from .errors import BoincError
 

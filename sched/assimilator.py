@@ -30,7 +30,6 @@ Rows are :class:`Row` dicts whose columns are also attributes
 import time
 import traceback
 
-from . import log as logmod
 from . import states as S
 from .daemon import Daemon
 from .errors import BoincError

@@ -30,7 +30,6 @@ import time
 import zipfile
 import zlib
 
-from . import log as logmod
 from . import states as S
 from .daemon import Daemon, Stop
 from .errors import BoincError

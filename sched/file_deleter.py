@@ -20,7 +20,6 @@ import errno
 import os
 import time
 
-from . import log as logmod
 from . import states as S
 from .daemon import Daemon
 from .errors import BoincError
