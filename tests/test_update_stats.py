@@ -9,29 +9,14 @@ import time
 import pytest
 
 from backend_helpers import program
-from validation_helpers import VProject
+from stats_helpers import row, sp  # noqa: F401 (fixture)
 
-from sched import db as dbmod
 from sched import log as logmod
 from sched import update_stats as us
 
 DAY = 86400
 NOW = 1_800_000_000.25          # the "now" the in-process tests pass
 CUTOFF = NOW - DAY
-
-
-@pytest.fixture
-def sp(project):
-    """The project (made by make_project) with row helpers on its database."""
-    db = dbmod.connect(project.config)
-    vp = VProject(project.dir, db, project.db_name)
-    vp.made = project
-    yield vp
-    db.close()
-
-
-def row(sp, table, rid):
-    return sp.db.query_one("SELECT * FROM %s WHERE id = %%s" % table, (rid,))
 
 
 def test_decay_is_boincs_update_average_written_with_six_decimals(sp):
