@@ -397,8 +397,9 @@ def check_apache(project_dir, cfg, ours, opts, f):
             if "fcgid-script" in (w.lower() for w in words[1:]):
                 has_fcgid = True
     elif not opts.no_apache:
-        f.notes.append("no %s: make sure Apache runs the programs in %s as CGI (ours keep "
-                       "BOINC's names)" % (os.path.basename(conf), cgi_dir))
+        f.notes.append("no %s: make sure Apache runs the programs in %s as CGI, fcgi and "
+                       "fcgi_file_upload_handler under mod_fcgid (ours keep BOINC's names)"
+                       % (os.path.basename(conf), cgi_dir))
 
     sched_path = os.path.join(project_dir, SCHEDULERS_TXT)
     sched_text = _read(sched_path) if os.path.isfile(sched_path) else ""
@@ -451,10 +452,12 @@ def check_apache(project_dir, cfg, ours, opts, f):
             path = os.path.join(project_dir, FCGI_INCLUDE % name)
             plan.fcgi_conf = (path, fcgi_include(project_dir, name))
         else:
-            f.notes.append("%s doesn't run %s under mod_fcgid (unless your server's "
-                           "configuration does), so they run as plain CGI: --fcgi writes "
-                           "%s" % (os.path.basename(conf), " and ".join(fcgi_urls),
-                                   FCGI_INCLUDE % name))
+            # BOINC's fcgi programs also work as plain CGI; ours need mod_fcgid.
+            f.problems.append("%s names a FastCGI program that %s doesn't run under mod_fcgid, "
+                              "and ours don't run as plain CGI: --fcgi writes %s (or use "
+                              "--no_apache if your server's configuration runs them)" % (
+                                  " and ".join(fcgi_urls), os.path.basename(conf),
+                                  FCGI_INCLUDE % name))
     return plan
 
 

@@ -339,6 +339,24 @@ def test_refuses_a_scheduler_url_naming_a_program_we_lack(boinc_project):
             "fcgi_file_upload_handler, file_upload_handler)") in res.stderr.splitlines()
 
 
+def test_fcgi_urls_need_mod_fcgid(boinc_project):
+    # a BOINC project that switched to fcgi without mod_fcgid: BOINC's programs
+    # then run as CGI, ours can't
+    proj = boinc_project()
+    with open(proj.path("html", "user", "schedulers.txt"), "w") as f:
+        f.write(bm.schedulers_txt("http://127.0.0.1:8081/refproj_cgi/fcgi"))
+    res = upgrade("--dry_run", proj.dir)
+    assert res.returncode == 1
+    assert ("  http://127.0.0.1:8081/refproj_cgi/fcgi names a FastCGI program that "
+            "refproj.httpd.conf doesn't run under mod_fcgid, and ours don't run as plain CGI: "
+            "--fcgi writes refproj.fcgi.httpd.conf (or use --no_apache if your server's "
+            "configuration runs them)") in res.stderr.splitlines()
+    assert upgrade("--dry_run", "--no_apache", proj.dir).returncode == 0
+    res = upgrade("--dry_run", "--fcgi", proj.dir)
+    assert res.returncode == 0, res.stderr
+    assert "Would write %s" % proj.path("refproj.fcgi.httpd.conf") in res.stdout
+
+
 def test_not_a_project_is_one_line(tmp_path):
     res = upgrade("--yes", tmp_path)
     assert res.returncode == 1
