@@ -11,6 +11,11 @@ The web RPC programs of ``html/user`` (``get_project_config.php`` ...) go
 into a project only when asked (make_project, for a new project); after that
 an upgrade replaces a file there only if it is one of ours, so a project
 keeping BOINC's PHP web site never loses its own files.
+
+The periodic tasks of ``html/ops`` (``delete_expired_tokens.php`` ..., see
+sched.ops) go into a project that has no PHP web site of its own (no
+BOINC ``.inc``/``.php`` file in ``html/``); an existing file that is not
+ours is never replaced.
 """
 
 import os
@@ -24,6 +29,8 @@ LIBRARY_DIRS = ("sched", "db")
 PROGRAM_DIRS = ("bin", "cgi-bin")
 WEB_DIR = os.path.join("html", "user")
 _WEB_MARK = b'sched.entry("sched.web'
+OPS_DIR = os.path.join("html", "ops")
+_OPS_MARK = b'sched.entry("sched.ops.'
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*", "*~", "*.tmp[0-9]*")
 
 
@@ -69,33 +76,59 @@ def _install_link(src, dest):
     os.symlink(target, dest)
 
 
-def is_our_web_program(path):
-    """Is ``path`` one of our html/user programs (not a PHP file of BOINC's)?"""
+def _is_ours(path, mark):
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
     except OSError:
         return False
-    return head.startswith(b"#!") and _WEB_MARK in head
+    return head.startswith(b"#!") and mark in head
 
 
-def _install_web_programs(source_root, project_dir, python, web_rpcs):
-    src_dir = os.path.join(source_root, WEB_DIR)
+def is_our_web_program(path):
+    """Is ``path`` one of our html/user programs (not a PHP file of BOINC's)?"""
+    return _is_ours(path, _WEB_MARK)
+
+
+def is_our_ops_program(path):
+    """Is ``path`` one of our html/ops task programs (not a PHP file of BOINC's)?"""
+    return _is_ours(path, _OPS_MARK)
+
+
+def has_php_site(project_dir):
+    """Does the project run BOINC's PHP web site (any .inc or .php of its own in html/)?"""
+    for sub, ours in (("inc", None), ("project", None), ("user", is_our_web_program),
+                      ("ops", is_our_ops_program)):
+        d = os.path.join(project_dir, "html", sub)
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".inc", ".php")) and not (ours and ours(os.path.join(d, name))):
+                return True
+    return False
+
+
+def _install_page_programs(source_root, project_dir, python, subdir, ours, add_missing):
+    """Our programs of ``subdir`` (html/user, html/ops): replace earlier copies
+    of themselves, never a file of the project's; add missing ones if asked."""
+    src_dir = os.path.join(source_root, subdir)
     if not os.path.isdir(src_dir):
         return []
-    dest_dir = os.path.join(project_dir, WEB_DIR)
+    dest_dir = os.path.join(project_dir, subdir)
     installed = []
     for name in sorted(os.listdir(src_dir)):
         src, dest = os.path.join(src_dir, name), os.path.join(dest_dir, name)
-        if _skip(name) or not os.path.isfile(src) or not is_our_web_program(src):
+        if _skip(name) or not os.path.isfile(src) or not ours(src):
             continue
-        if os.path.lexists(dest) and not is_our_web_program(dest):
-            continue                       # the project's own (PHP) page
-        if not os.path.lexists(dest) and not web_rpcs:
+        if os.path.lexists(dest) and not ours(dest):
+            continue                       # the project's own (PHP) file
+        if not os.path.lexists(dest) and not add_missing:
             continue
         os.makedirs(dest_dir, exist_ok=True)
         _install_script(src, dest, python)
-        installed.append("%s/%s" % (WEB_DIR, name))
+        installed.append("%s/%s" % (subdir, name))
     return installed
 
 
@@ -106,7 +139,8 @@ def install_programs(project_dir, source_root=None, python=None, log=None, web_r
     the project that the checkout does not have (a project's own scripts,
     BOINC's C++ programs in a taken-over project) are left alone.  The web
     RPC programs are added to ``html/user`` with ``web_rpcs`` and otherwise
-    only replace earlier copies of themselves.
+    only replace earlier copies of themselves; the task programs of
+    ``html/ops`` are added unless the project has a PHP web site.
     """
     source_root = os.path.abspath(source_root or SOURCE_ROOT)
     python = python or sys.executable
@@ -136,7 +170,11 @@ def install_programs(project_dir, source_root=None, python=None, log=None, web_r
             else:
                 _install_script(src, dest, python)
             installed.append("%s/%s" % (dirname, name))
-    installed += _install_web_programs(source_root, project_dir, python, web_rpcs)
+    php_site = has_php_site(project_dir)      # before we add anything
+    installed += _install_page_programs(source_root, project_dir, python, WEB_DIR,
+                                        is_our_web_program, web_rpcs)
+    installed += _install_page_programs(source_root, project_dir, python, OPS_DIR,
+                                        is_our_ops_program, not php_site)
     if log:
         for name in installed:
             log("   installed %s" % name)
