@@ -695,6 +695,13 @@ class DbDump(Daemon):
                 self.sleep(self.args.retry_period)
 
     def do_pass(self):
+        try:
+            return self.dump()
+        except OSError as exc:              # a full disk, a directory we may not write
+            raise BoincError("%s: %s" % (exc.filename or self.out_dir,
+                                         exc.strerror or exc)) from None
+
+    def dump(self):
         if os.path.lexists(self.out_dir):   # left by an interrupted run (we hold the lock)
             shutil.rmtree(self.out_dir)
         os.makedirs(self.out_dir)

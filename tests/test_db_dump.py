@@ -281,3 +281,13 @@ def test_publish_swaps_and_archives(tmp_path, monkeypatch, atomic):
     assert os.path.dirname(old) == str(tmp_path / "arch")
     with open(os.path.join(old, "user.gz")) as f:
         assert f.read() == "old"
+
+
+def test_unwritable_output_dir_is_one_line(sp, tmp_path):
+    spec = tmp_path / "spec.xml"
+    spec.write_text("<boinc_db_dump_spec><output_dir>../config.xml/stats_tmp</output_dir>"
+                    "<final_output_dir>../html/stats</final_output_dir></boinc_db_dump_spec>")
+    result = program(sp.made, "db_dump", "--dump_spec", str(spec))
+    assert result.returncode == 1
+    assert "[CRITICAL] %s/config.xml/stats_tmp: Not a directory" % sp.made.dir in result.stderr
+    assert "Traceback" not in result.stderr
