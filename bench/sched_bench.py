@@ -205,7 +205,7 @@ def main(argv=None):
             jobs = args.jobs or (0 if args.mode == "nowork" else
                                  int(2000 * args.duration * len(args.concurrency)))
             proj = Project(args.server, jobs, args.keep)
-            daemons = [("feeder", "-d", "2", "--sleep_interval", "1")]
+            daemons = [("feeder", "-d", os.environ.get("BENCH_FEEDER_DEBUG", "2"), "--sleep_interval", "1")]
             if args.mode == "cycle":
                 daemons.append(("transitioner", "-d", "2", "--sleep_interval", "1"))
             proj.start(daemons)

@@ -483,10 +483,36 @@ class Feeder(Daemon):
         for i, pid in cache.publish(filled, dead, pending["bump"]):
             log.normal("Result reserved by non-existent process PID %d; resetting", pid)
         log.debug("Added %d results to array", len(filled))
+        self.work_waiting = bool(filled or pending["ncollisions"])
+        self.empty_after_pass = sum(1 for s in cache.slots() if s.state == shmem.EMPTY)
         if pending["ncollisions"]:
             log.debug("%d results already in array", pending["ncollisions"])
             return False
         return bool(filled)
+
+    # How often the feeder looks at the slots while it sleeps.
+    WATCH_INTERVAL = 0.05
+
+    def sleep(self, seconds):
+        """Sleep, but wake early once schedulers have emptied a quarter of the
+        slots while jobs are waiting in the DB.  BOINC's feeder sleeps its
+        full interval, so busy schedulers find the cache empty and the cache
+        size caps the jobs sent per second; ours refills as they drain it."""
+        if not getattr(self, "work_waiting", False) or self.cache is None:
+            return super().sleep(seconds)
+        wake_at = self.empty_after_pass + max(1, self.cache.max_wu_results // 4)
+        end = time.monotonic() + seconds
+        next_check = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                return
+            if now >= next_check:           # the stop trigger, once a second
+                self.check_stop()
+                next_check = now + 1.0
+            time.sleep(min(self.WATCH_INTERVAL, end - now))
+            if self.cache.count_empty() >= wake_at:
+                return
 
     def purge_stale(self, slot):
         """A job cached too long: if committed to an HR class, un-commit it."""
