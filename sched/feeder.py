@@ -483,7 +483,10 @@ class Feeder(Daemon):
         for i, pid in cache.publish(filled, dead, pending["bump"]):
             log.normal("Result reserved by non-existent process PID %d; resetting", pid)
         log.debug("Added %d results to array", len(filled))
-        self.work_waiting = bool(filled or pending["ncollisions"])
+        # Jobs may be waiting if we filled or collided -- or if no slot was free
+        # to try (a full cache): then a drain should wake us (see sleep).
+        had_empty = any(s.state == shmem.EMPTY for s in slots)
+        self.work_waiting = bool(filled or pending["ncollisions"] or not had_empty)
         self.empty_after_pass = sum(1 for s in cache.slots() if s.state == shmem.EMPTY)
         if pending["ncollisions"]:
             log.debug("%d results already in array", pending["ncollisions"])

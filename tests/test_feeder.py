@@ -443,3 +443,37 @@ def test_installed_feeder_and_show_shmem_in_a_made_project(project):
             proc.wait()
         shmem.destroy(project.config.shmem_key, sem_key)
         db.close()
+
+
+def test_sleep_ends_early_when_schedulers_drain_the_cache(work_project, start):
+    """With jobs waiting, a quarter of the slots emptied wakes the feeder at once
+    instead of after its whole sleep interval."""
+    import threading
+    db = work_project.db
+    appid, _ = add_app(db)
+    for i in range(12):
+        add_job(db, appid)
+    f = start("--sleep_interval", "300", slots=4)
+    f.do_pass()
+    f.do_pass()                     # collisions: jobs wait, cache full
+    assert f.feeder.work_waiting and len(f.cached()) == 4
+    f.feeder.check_stop = lambda: None
+    woke = threading.Event()
+    t = threading.Thread(target=lambda: (f.feeder.sleep(300), woke.set()), daemon=True)
+    t.start()
+    assert not woke.wait(0.3)       # nothing taken yet: still asleep
+    first = f.reader.present_slots()[0]
+    assert f.reader.claim(first) and f.reader.take(first)
+    assert woke.wait(30), "the feeder slept on while its cache drained"
+
+
+def test_sleep_is_whole_when_no_jobs_wait(work_project, start):
+    db = work_project.db
+    add_app(db)
+    f = start("--sleep_interval", "1", slots=4)
+    f.do_pass()
+    assert not f.feeder.work_waiting
+    f.feeder.check_stop = lambda: None
+    t0 = time.monotonic()
+    f.feeder.sleep(0.5)
+    assert time.monotonic() - t0 >= 0.5
