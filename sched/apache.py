@@ -4,7 +4,8 @@
   ``PROJECT/NAME.httpd.conf``: the project's URL space (``/NAME``,
   ``/NAME/download``, ``/NAME_cgi``, ``/NAME_ops``) mapped onto its
   directories, the scheduler and upload handler run as CGI programs or, in
-  ``fcgi`` mode, ``fcgi`` and ``fcgi_file_upload_handler`` under mod_fcgid.
+  ``fcgi`` mode, ``fcgi`` and ``fcgi_file_upload_handler`` under mod_fcgid;
+  the ops pages (one program) behind HTTP authentication.
 * :func:`standalone_conf` is a complete httpd.conf for an Apache of our own
   (Debian's ``/usr/sbin/apache2`` and its modules) listening on one port of
   127.0.0.1, with every runtime file under one directory.  Tests and demos
@@ -14,6 +15,7 @@
 import errno
 import grp
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +27,9 @@ from .errors import BoincError
 APACHE_BIN = "/usr/sbin/apache2"
 MODULE_DIR = "/usr/lib/apache2/modules"
 MODES = ("cgi", "fcgi")
+
+# The ops pages' one program (html/ops), run for every /NAME_ops/PAGE URL.
+OPS_PROGRAM = "index.py"
 
 # The programs mod_fcgid runs in fcgi mode; everything else in cgi-bin stays CGI.
 FCGI_PROGRAMS = ("fcgi", "fcgi_file_upload_handler")
@@ -39,14 +44,18 @@ def url_prefix(url_base):
     return urlparse(url_base).path.rstrip("/")
 
 
-def project_conf(project_dir, name, url_base, mode="cgi", long_name=None, web_rpcs=True):
+def project_conf(project_dir, name, url_base, mode="cgi", long_name=None, web_rpcs=True,
+                 ops_pages=True):
     """The Apache include file of a project, as text.
 
     ``mode`` is ``cgi`` (mod_cgid/mod_cgi run everything in cgi-bin) or
     ``fcgi`` (additionally, mod_fcgid runs :data:`FCGI_PROGRAMS`).
     With ``web_rpcs`` the web RPC names in html/user (``get_project_config.php``
     ...) run as our programs, CGI or (fcgi mode) FastCGI; without, a
-    project's own PHP files keep those names.
+    project's own PHP files keep those names.  With ``ops_pages`` every
+    ``/NAME_ops/PAGE`` (PAGE in lowercase letters, digits and _) runs our ops program
+    ``html/ops/index.py`` (see sched.ops.pages); other files of html/ops
+    are served as they are.  Both sit behind the HTTP authentication.
     """
     if mode not in MODES:
         raise BoincError("unknown Apache mode %r (use cgi or fcgi)" % mode)
@@ -65,6 +74,13 @@ def project_conf(project_dir, name, url_base, mode="cgi", long_name=None, web_rp
         'Alias %s/stats "%s/html/stats"' % (u, p),
         'Alias %s/user_profile "%s/html/user_profile"' % (u, p),
         'Alias %s "%s/html/user"' % (u, p),
+    ]
+    if ops_pages:
+        # No PATH_INFO (Apache would log a denied lookup of it on every
+        # request): the program reads the page from SCRIPT_NAME.
+        lines.append('AliasMatch "^%s_ops(/[a-z0-9_]*)?$" "%s/html/ops/%s"' % (
+            re.escape(u), p, OPS_PROGRAM))
+    lines += [
         'Alias %s_ops "%s/html/ops"' % (u, p),
         'ScriptAlias %s_cgi "%s/cgi-bin"' % (u, p),
         "",
@@ -102,6 +118,13 @@ def project_conf(project_dir, name, url_base, mode="cgi", long_name=None, web_rp
         '    AuthName "%s operations"' % name,
         '    AuthUserFile "%s/html/ops/.htpasswd"' % p,
         "    Require valid-user",
+    ]
+    if ops_pages:
+        lines += ['    <Files "%s">' % OPS_PROGRAM,
+                  "        Options +ExecCGI",
+                  "        SetHandler %s" % ("fcgid-script" if mode == "fcgi" else "cgi-script"),
+                  "    </Files>"]
+    lines += [
         "</Directory>",
         "",
         '<Directory "%s/cgi-bin">' % p,
@@ -374,6 +397,11 @@ HTTPD_WRITABLE = ("upload", "html/cache", "html/inc", "html/languages",
                   "html/languages/compiled", "html/user_profile/images")
 
 
+# The project directory: Apache's group may create files (the ops pages'
+# reread_db) but, sticky, never remove or rename the project's own.
+PROJECT_DIR_MODE = 0o1775
+
+
 def httpd_user():
     """The account Debian's (www-data) or Red Hat's (apache) Apache runs as."""
     for name in ("www-data", "apache"):
@@ -389,8 +417,10 @@ def share_with_httpd(project_dir, group=None, host_dirs=("log",)):
     """Give Apache's group the directories its programs write into.
 
     For a project owned by root (tests, containers), where BOINC's "Apache's
-    user is in our group" cannot hold: the group-writable directories, and
-    ``log_HOST`` (the CGI programs' logs), change group to ``group``.
+    user is in our group" cannot hold: the group-writable directories,
+    ``log_HOST`` (the CGI programs' logs), and the project directory itself
+    (:data:`PROJECT_DIR_MODE`: the ops pages create ``reread_db``) change
+    group to ``group``.
     """
     from . import paths
     group = group or httpd_user()
@@ -402,6 +432,8 @@ def share_with_httpd(project_dir, group=None, host_dirs=("log",)):
         if os.path.isdir(d):
             shutil.chown(d, group=group)
             os.chmod(d, 0o2770)
+    shutil.chown(project_dir, group=group)
+    os.chmod(project_dir, PROJECT_DIR_MODE)
 
 
 def set_htpasswd(path, user, password):

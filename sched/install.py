@@ -28,7 +28,8 @@ SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBRARY_DIRS = ("sched", "db")
 PROGRAM_DIRS = ("bin", "cgi-bin")
 WEB_DIR = os.path.join("html", "user")
-_WEB_MARK = b'sched.entry("sched.web'
+# What our html/user programs run: the web RPCs and remote job submission.
+_WEB_MARKS = (b'sched.entry("sched.web.', b'sched.entry("sched.submit.')
 OPS_DIR = os.path.join("html", "ops")
 _OPS_MARK = b'sched.entry("sched.ops.'
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*", "*~", "*.tmp[0-9]*")
@@ -87,7 +88,7 @@ def _is_ours(path, mark):
 
 def is_our_web_program(path):
     """Is ``path`` one of our html/user programs (not a PHP file of BOINC's)?"""
-    return _is_ours(path, _WEB_MARK)
+    return any(_is_ours(path, mark) for mark in _WEB_MARKS)
 
 
 def is_our_ops_program(path):

@@ -80,6 +80,7 @@ def test_project_conf_cgi():
                        'Alias /proj/stats "/p/proj/html/stats"',
                        'Alias /proj/user_profile "/p/proj/html/user_profile"',
                        'Alias /proj "/p/proj/html/user"',
+                       'AliasMatch "^/proj_ops(/[a-z0-9_]*)?$" "/p/proj/html/ops/index.py"',
                        'Alias /proj_ops "/p/proj/html/ops"',
                        'ScriptAlias /proj_cgi "/p/proj/cgi-bin"']
     assert 'AuthUserFile "/p/proj/html/ops/.htpasswd"' in conf
