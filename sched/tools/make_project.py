@@ -23,6 +23,7 @@ from lxml import etree
 from .. import apache, cli, crypt, install, paths, schema
 from .. import db as dbmod
 from ..errors import BoincError
+from ..ops import csrf
 
 TEMPLATE_DIR = "project_template"
 
@@ -299,6 +300,8 @@ class Builder:
         # Apache (in our group) writes uploads and the CGI programs' logs.
         for d in GROUP_WRITABLE + (os.path.basename(paths.host_dir(s.root, "log", s.host)),):
             os.chmod(s.path(d), 0o2770)
+        # The ops pages create reread_db here; sticky: Apache can't remove our files.
+        os.chmod(s.root, apache.PROJECT_DIR_MODE)
 
     def make_keys(self):
         s = self.s
@@ -354,6 +357,8 @@ class Builder:
                     self.say("   %s" % os.path.relpath(dest, s.root), 2)
         # Operators are added with htpasswd; until then nobody gets in (401).
         open(s.path("html", "ops", ".htpasswd"), "a").close()
+        # The ops pages' CSRF secret (random, this project's own).
+        csrf.ensure_secret(s.root, apache.httpd_user())
         with open(s.path("html", "user", "schedulers.txt"), "w") as f:
             f.write(self.scheduler_lines())
         if s.opts.test_app:
@@ -549,6 +554,9 @@ class Builder:
             "",
             "- The operators' pages need a password:",
             "      htpasswd %s/html/ops/.htpasswd USERNAME" % r,
+            "",
+            "- Check the installation (permissions, keys, URLs, daemons, DB):",
+            "      cd %s ; bin/check_project" % r,
             "",
             "To start, stop and check the project:",
             "    bin/start",
