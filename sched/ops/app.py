@@ -1,7 +1,7 @@
 """The WSGI application of the ops pages: who, which page, and how it answers.
 
 Per request: the operator must be authenticated (Apache sets REMOTE_USER;
-anything else gets 401), the page name is the first part of PATH_INFO,
+anything else gets 401), the page name is the last part of the URL path,
 a POST must carry a valid CSRF token (and come from our own origin), a
 GET never changes anything.  Per process we keep the parsed config.xml
 (re-read when it changes) and the DB connection, which a FastCGI process
@@ -79,7 +79,7 @@ class Request:
         self.project_dir = project_dir
         self.user = environ.get("REMOTE_USER") or ""
         self.method = environ.get("REQUEST_METHOD", "GET").upper()
-        self.base = environ.get("SCRIPT_NAME", "").rstrip("/")
+        self.base, self.page_name = split_script_name(environ.get("SCRIPT_NAME", ""))
         self.args = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True,
                                    encoding="utf-8", errors="replace"))
         self.form = {}
@@ -168,6 +168,16 @@ class Request:
         sys.stderr.flush()
 
 
+def split_script_name(script_name):
+    """``/NAME_ops/PAGE`` -> ("/NAME_ops", "PAGE"); ``/NAME_ops/`` -> (.., "");
+    ``/NAME_ops`` -> (.., None).  Apache maps every such URL to our one
+    program (sched.apache.project_conf), so SCRIPT_NAME is the whole path."""
+    if script_name.endswith("_ops"):
+        return script_name, None
+    base, _, page = script_name.rpartition("/")
+    return base, page
+
+
 def project_dir_of(environ):
     env = os.environ.get("BOINC_PROJECT_DIR")
     if env:
@@ -228,17 +238,16 @@ _SECURITY_HEADERS = [
 def application(environ, start_response):
     project_dir = project_dir_of(environ)
     req = Request(environ, project_dir)
-    path = environ.get("PATH_INFO", "")
     try:
         if not req.user:
             # Apache should have asked already; never answer without it.
             raise HttpError("401 Unauthorized", "authentication required",
                             [("WWW-Authenticate", 'Basic realm="%s operations"'
                               % os.path.basename(project_dir))])
-        if not path:
+        if req.page_name is None:
             resp = Response(b"", "301 Moved Permanently", headers=[("Location", req.url(""))])
         else:
-            resp = handle(req, path.strip("/").split("/")[0])
+            resp = handle(req, req.page_name)
     except HttpError as exc:
         resp = _error_page(req, exc.status, exc.message, exc.headers)
     except Exception as exc:        # noqa: BLE001 - one page, never a traceback

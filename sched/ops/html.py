@@ -47,15 +47,15 @@ def esc(value):
     return _html.escape(str(value), quote=True)
 
 
-def tag(name, content="", **attrs):
-    """``<name attrs>content</name>``; attribute names may end in '_' (class_)."""
-    parts = [name]
+def tag(element, content="", **attrs):
+    """``<element attrs>content</element>``; attribute names may end in '_' (class_)."""
+    parts = [element]
     for key, value in attrs.items():
         if value is None or value is False:
             continue
         key = key.rstrip("_").replace("_", "-")
         parts.append(key if value is True else '%s="%s"' % (key, esc(value)))
-    return Raw("<%s>%s</%s>" % (" ".join(parts), esc(content), name))
+    return Raw("<%s>%s</%s>" % (" ".join(parts), esc(content), element))
 
 
 def join(items, sep=""):
@@ -132,8 +132,8 @@ def hidden(name, value):
     return tag_void("input", type="hidden", name=name, value=value)
 
 
-def tag_void(name, **attrs):
-    parts = [name]
+def tag_void(element, **attrs):
+    parts = [element]
     for key, value in attrs.items():
         if value is None or value is False:
             continue
