@@ -153,17 +153,23 @@ def project_conf(project_dir, name, url_base, mode="cgi", long_name=None, web_rp
 
 
 def _web_rpc_lines(p, mode):
+    from .submit import PROGRAMS
     from .web import RPCS
-    names = "|".join(sorted(n[:-len(".php")] for n in RPCS))
+    handler = "fcgid-script" if mode == "fcgi" else "cgi-script"
+
+    def files(names):
+        return ['    <FilesMatch "^(%s)\\.php$">' % "|".join(sorted(
+                    n[:-len(".php")] for n in names)),
+                "        Options +ExecCGI",
+                "        SetHandler %s" % handler,
+                "    </FilesMatch>"]
     return [
-        "# BOINC's web RPCs at the master URL (get_project_config.php, ...):",
-        "# our Python programs in html/user, run as %s." % (
+        "# BOINC's web RPCs at the master URL (get_project_config.php, ...) and",
+        "# remote job submission (submit_rpc_handler.php, ...): our Python",
+        "# programs in html/user, run as %s." % (
             "FastCGI (mod_fcgid)" if mode == "fcgi" else "CGI"),
         '<Directory "%s/html/user">' % p,
-        '    <FilesMatch "^(%s)\\.php$">' % names,
-        "        Options +ExecCGI",
-        "        SetHandler %s" % ("fcgid-script" if mode == "fcgi" else "cgi-script"),
-        "    </FilesMatch>",
+    ] + files(RPCS) + files(PROGRAMS) + [
         "</Directory>",
         "",
     ]
@@ -393,8 +399,10 @@ class PrivateApache:
 
 # Directories Apache's programs write into: BOINC makes them group-writable
 # and setgid, assuming Apache's user is in the project owner's group.
+# Ours also: download, where remote job submission (job_file.php,
+# submit_rpc_handler.php) stages input files.
 HTTPD_WRITABLE = ("upload", "html/cache", "html/inc", "html/languages",
-                  "html/languages/compiled", "html/user_profile/images")
+                  "html/languages/compiled", "html/user_profile/images", "download")
 
 
 # The project directory: Apache's group may create files (the ops pages'
