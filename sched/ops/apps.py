@@ -83,7 +83,8 @@ def apps_page(req):
                 bad.append(v)
         toggle = form(req, "app_version_update",
                       join([hidden("id", v["id"]), hidden("toggle", "1")]),
-                      "Undeprecate" if v["deprecated"] else "Deprecate", cls="inline")
+                      "Undeprecate" if v["deprecated"] else "Deprecate",
+                      id_="avtoggle-%d" % v["id"], cls="inline")
         av_rows.append({"class": "disabled" if v["deprecated"] else "", "cells": [
             v["id"], v["app_name"] or "?%d" % v["appid"], v["platform"] or v["platformid"],
             v["version_num"], join(plan),

@@ -11,6 +11,7 @@ clears it).
 """
 
 import os
+import re
 from dataclasses import dataclass
 
 from .. import paths
@@ -35,17 +36,11 @@ class DaemonStatus:
 
 
 def command_display(cmd):
-    """The program and, if any, its --app (BOINC's server_status shows that)."""
-    words = cmd.split()
-    if not words:
-        return cmd
-    prog = words[0]
-    if prog == "run_in_ops" and len(words) > 1:
-        prog = words[1]
-    for i, w in enumerate(words[:-1]):
-        if w.lstrip("-") == "app":
-            return "%s (%s)" % (prog, words[i + 1])
-    return prog
+    """The command up to its first option, and its --app if any (as BOINC's
+    server_status shows it: ``sample_bitwise_validator (example_app)``)."""
+    prog = cmd.split(" -")[0].strip()
+    m = re.search(r"-app\s+(\S+)", cmd)
+    return "%s (%s)" % (prog, m.group(1)) if m else prog
 
 
 def host_dir(cfg, kind, host):
