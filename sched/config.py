@@ -6,11 +6,9 @@ defaults; every other child of ``<config>`` stays reachable as text through
 ``<tasks>`` become :class:`Daemon` and :class:`Task` entries.
 """
 
+import json
 import os
 import socket
-from dataclasses import dataclass, field
-
-from lxml import etree
 
 from . import paths
 from .errors import ConfigError
@@ -100,36 +98,49 @@ _CONVERTED = {
 DEFAULT_SHMEM_WORK_ITEMS = 100
 
 
-@dataclass
 class Daemon:
     """One ``<daemon>`` of config.xml."""
-    cmd: str
-    host: str = ""
-    disabled: bool = False
-    output: str = ""
-    pid_file: str = ""
-    lock_file: str = ""
-    use_shell: bool = False
-    silent_start: bool = False      # bin/start --cron doesn't announce restarts
+    FIELDS = dict(cmd="", host="", disabled=False, output="", pid_file="", lock_file="",
+                  use_shell=False,
+                  silent_start=False)       # bin/start --cron doesn't announce restarts
+
+    def __init__(self, cmd, **values):
+        values["cmd"] = cmd
+        for name, default in self.FIELDS.items():
+            setattr(self, name, values.pop(name, default))
+        if values:
+            raise TypeError("unknown field(s): %s" % ", ".join(sorted(values)))
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.as_dict() == other.as_dict()
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%r" % kv for kv in self.as_dict().items()))
 
 
-@dataclass
 class Task(Daemon):
     """One ``<task>`` of config.xml: a command run every ``period``."""
-    period: str = ""
-    always_run: bool = False
+    FIELDS = dict(Daemon.FIELDS, period="", always_run=False)
 
 
-@dataclass
 class Config:
     """A parsed config.xml.  Known options are attributes; see :meth:`get`."""
-    path: str
-    project_dir: str
-    options: dict = field(default_factory=dict)
-    raw: dict = field(default_factory=dict)
-    daemons: list = field(default_factory=list)
-    tasks: list = field(default_factory=list)
-    delete_delay: float = 0.0
+
+    def __init__(self, path, project_dir, options=None, raw=None, daemons=None, tasks=None,
+                 delete_delay=0.0):
+        self.path, self.project_dir = path, project_dir
+        self.options = options if options is not None else {}
+        self.raw = raw if raw is not None else {}
+        self.daemons = daemons if daemons is not None else []
+        self.tasks = tasks if tasks is not None else []
+        self.delete_delay = delete_delay
+
+    def __repr__(self):
+        return "Config(%r)" % self.path
 
     def __getattr__(self, name):
         options = self.__dict__.get("options", {})
@@ -216,7 +227,7 @@ def _entry(cls, elem):
         name = child.tag
         if name in ("disabled", "use_shell", "always_run", "silent_start"):
             values[name] = parse_bool(child)
-        elif name in cls.__dataclass_fields__:
+        elif name in cls.FIELDS:
             values[name] = (child.text or "").strip()
     if not values.get("cmd"):
         return None
@@ -293,15 +304,64 @@ def parse_config(path, project_dir=None):
 def load(project_dir=None):
     """Find the project directory as BOINC does and parse its config.xml."""
     project_dir = project_dir or paths.find_project_dir()
-    return parse_config(os.path.join(project_dir, paths.CONFIG_FILE), project_dir)
+    return load_file(os.path.join(project_dir, paths.CONFIG_FILE), project_dir)
+
+
+# A parsed config.xml, kept beside it as JSON: reading it takes a fraction of
+# a millisecond, and a CGI program then doesn't even import lxml.  Whoever
+# parses config.xml and may write the project dir (daemons, bin/ tools)
+# refreshes it; it is used only while config.xml is unchanged (mtime, size).
+CACHE_FILE = ".config_cache.json"
+CACHE_VERSION = 1
+
+
+def load_file(path, project_dir=None):
+    """parse_config(path), through the JSON cache when it is current."""
+    project_dir = project_dir or os.path.dirname(os.path.abspath(path))
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ConfigError("can't read %s: %s" % (path, exc.strerror)) from None
+    key = [CACHE_VERSION, os.path.abspath(path), st.st_mtime_ns, st.st_size]
+    cache_path = os.path.join(project_dir, CACHE_FILE)
+    try:
+        with open(cache_path) as f:
+            data = json.load(f)
+        if data["key"] == key and data["project_dir"] == project_dir:
+            return _from_cache(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    cfg = parse_config(path, project_dir)
+    data = dict(key=key, project_dir=project_dir, path=cfg.path,
+                effective_dir=cfg.project_dir, options=cfg.options, raw=cfg.raw,
+                daemons=[d.as_dict() for d in cfg.daemons],
+                tasks=[t.as_dict() for t in cfg.tasks], delete_delay=cfg.delete_delay)
+    tmp = "%s.%d" % (cache_path, os.getpid())
+    try:
+        with open(tmp, "w") as f:
+            json.dump(data, f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, cache_path)
+    except OSError:             # not ours to write (Apache's user): fine
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    return cfg
+
+
+def _from_cache(data):
+    return Config(data["path"], data["effective_dir"], data["options"], data["raw"],
+                  [Daemon(**d) for d in data["daemons"]], [Task(**t) for t in data["tasks"]],
+                  data["delete_delay"])
 
 
 # ---------------------------------------------------------------- project.xml
 
-@dataclass
 class ProjectXml:
-    platforms: list = field(default_factory=list)   # dicts: name, user_friendly_name
-    apps: list = field(default_factory=list)        # dicts: name, user_friendly_name, ...
+    def __init__(self):
+        self.platforms = []     # dicts: name, user_friendly_name
+        self.apps = []          # dicts: name, user_friendly_name, ...
 
 
 def parse_project_xml(path):
@@ -324,6 +384,7 @@ def parse_project_xml(path):
 
 def write_xml(root, path, mode=None):
     """Write an lxml tree to ``path`` atomically, pretty-printed."""
+    from lxml import etree
     tmp = path + ".tmp%d" % os.getpid()
     etree.ElementTree(root).write(tmp, pretty_print=True, encoding="utf-8")
     if mode is not None:

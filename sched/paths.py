@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import socket
 
 from .errors import ProjectDirError
 
@@ -11,7 +10,7 @@ CONFIG_FILE = "config.xml"
 
 def short_hostname():
     """This host's name as BOINC uses it in log_HOST, pid_HOST, <host>."""
-    return socket.gethostname().split(".")[0]
+    return os.uname().nodename.split(".")[0]      # gethostname(), without importing socket
 
 
 def is_source_tree(path):

@@ -326,7 +326,7 @@ def _setup():
     path = os.path.join(root, "config.xml")
     mtime = os.stat(path).st_mtime
     if _state.config is None or _state.mtime != mtime:
-        _state.config = configmod.parse_config(path, root)
+        _state.config = configmod.load_file(path, root)
         _state.mtime = mtime
         _state.key = None
     return _state.config

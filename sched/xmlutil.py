@@ -4,7 +4,8 @@ Every XML we read goes through :func:`parse_bytes` / :func:`parse_file`:
 no entity expansion, no DTD loading, no network access, no huge trees.
 """
 
-from lxml import etree
+# lxml is imported on first use: a CGI request that never parses XML with it
+# (the scheduler, with a cached config) doesn't pay for the import.
 
 _PARSER_OPTIONS = dict(
     resolve_entities=False,
@@ -22,11 +23,13 @@ class XMLError(ValueError):
 
 
 def _parser(recover=False):
+    from lxml import etree
     return etree.XMLParser(recover=recover, **_PARSER_OPTIONS)
 
 
 def parse_bytes(data, recover=False):
     """Parse ``data`` (bytes or str) and return the root element."""
+    from lxml import etree
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:

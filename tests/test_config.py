@@ -1,6 +1,7 @@
 import os
-import shutil
 import subprocess
+import sys
+import time
 
 import pytest
 
@@ -170,3 +171,32 @@ def test_reference_config_in_repo_parses():
     for name, value in cfg.raw.items():
         kind, default = config.OPTIONS[name]
         assert getattr(cfg, name) == default, name
+
+
+def test_cache_is_used_while_config_is_unchanged(tmp_path):
+    path = write(tmp_path, "<boinc><config><db_name>one</db_name><shmem_key>0x10</shmem_key>"
+                           "</config><daemons><daemon><cmd>feeder</cmd></daemon></daemons>"
+                           "</boinc>")
+    first = config.load(str(tmp_path))
+    cache = tmp_path / config.CACHE_FILE
+    assert cache.exists()
+    # a fresh process reading through the cache never imports lxml
+    code = ("import sys; sys.path.insert(0, %r); from sched import config; "
+            "c = config.load(%r); print(c.db_name, c.shmem_key, c.daemons[0].cmd, "
+            "'lxml' in sys.modules)" % (ROOT, str(tmp_path)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["one", "16", "feeder", "False"], out.stderr
+    again = config.load(str(tmp_path))
+    assert again.options == first.options and again.daemons == first.daemons
+    assert again.dir("log") == first.dir("log")
+    # an edit is seen at once (new mtime and size), and the cache refreshed
+    time.sleep(0.01)
+    write(tmp_path, "<boinc><config><db_name>two</db_name></config></boinc>")
+    assert config.load(str(tmp_path)).db_name == "two"
+    assert "two" in cache.read_text()
+
+
+def test_unreadable_cache_is_ignored(tmp_path):
+    write(tmp_path, "<boinc><config><db_name>x</db_name></config></boinc>")
+    (tmp_path / config.CACHE_FILE).write_text("{not json")
+    assert config.load(str(tmp_path)).db_name == "x"

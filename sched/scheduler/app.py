@@ -9,7 +9,6 @@ recreates the segment) and the code-signing key.
 import os
 import sys
 import time
-import traceback
 
 from .. import config as configmod
 from .. import log as logmod
@@ -40,7 +39,7 @@ def _config():
     path = os.path.join(_project_dir(), "config.xml")
     mtime = os.stat(path).st_mtime
     if _state.config is None or mtime != _state.config_mtime:
-        _state.config = configmod.parse_config(path, os.path.dirname(path))
+        _state.config = configmod.load_file(path, os.path.dirname(path))
         _state.config_mtime = mtime
         if _state.db is not None:
             _state.db.close()
@@ -137,6 +136,7 @@ def application(environ, start_response):
     try:
         return _handle(environ, start_response, cfg, log, started, body)
     except Exception:
+        import traceback
         log.critical("unexpected error:\n%s", traceback.format_exc())
         return _respond(start_response, replymod.project_down(
             "Server error: please try again later", cfg.maintenance_delay), "text/plain")

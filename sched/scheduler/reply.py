@@ -7,9 +7,9 @@ and names.
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 
 from .. import SCHEDULER_VERSION
+from ..record import Record
 from ..xmlutil import escape
 
 DELAY_MAX = 2 * 86400
@@ -29,33 +29,35 @@ def rss_auth(user):
                                           + "notify_rss"))
 
 
-@dataclass
-class Reply:
-    request_delay: float = 0.0
-    messages: list = field(default_factory=list)        # (priority, text)
-    project_is_down: bool = False
-    nucleus_only: bool = False
-    user: dict = None
-    host: dict = None
-    team: dict = None
-    new_hostid: int = 0                 # sent only when the host was (re)assigned
-    email_hash: str = ""
-    send_global_prefs: bool = False
-    result_acks: list = field(default_factory=list)
-    result_aborts: list = field(default_factory=list)
-    result_aborts_if_not_started: list = field(default_factory=list)
-    apps: list = field(default_factory=list)            # dicts, unique by id
-    app_versions: list = field(default_factory=list)    # XML text, unique by id
-    workunits: list = field(default_factory=list)       # XML text
-    results: list = field(default_factory=list)         # XML text
-    code_sign_key: str = ""
-    code_sign_key_signature: str = ""
-    message_ack: bool = False
-    msgs_to_host: list = field(default_factory=list)    # raw XML
-    file_deletes: list = field(default_factory=list)
-    no_rsc_apps: list = field(default_factory=list)
-    njobs_sent: int = 0
-    _ids: set = field(default_factory=set)
+class Reply(Record):
+    request_delay = 0.0
+    project_is_down = False
+    nucleus_only = False
+    user = None
+    host = None
+    team = None
+    new_hostid = 0                 # sent only when the host was (re)assigned
+    email_hash = ""
+    send_global_prefs = False
+    code_sign_key = ""
+    code_sign_key_signature = ""
+    message_ack = False
+    njobs_sent = 0
+
+    def __init__(self, **values):
+        self.messages = []          # (priority, text)
+        self.result_acks = []
+        self.result_aborts = []
+        self.result_aborts_if_not_started = []
+        self.apps = []              # dicts, unique by id
+        self.app_versions = []      # XML text, unique by id
+        self.workunits = []         # XML text
+        self.results = []           # XML text
+        self.msgs_to_host = []      # raw XML
+        self.file_deletes = []
+        self.no_rsc_apps = []
+        self._ids = set()
+        super().__init__(**values)
 
     def set_delay(self, delay):
         self.request_delay = min(max(self.request_delay, delay), DELAY_MAX)

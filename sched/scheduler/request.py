@@ -6,8 +6,7 @@ kept verbatim.  Sizes are bounded by the caller (the request body limit) and
 by the per-field caps below, which mirror BOINC's buffer and column sizes.
 """
 
-from dataclasses import dataclass, field
-
+from ..record import Record
 from .scan import ScanError, as_bool, as_float, as_int, as_str, children
 
 BLOB_SIZE = 65535           # a BLOB column; BOINC truncates stderr_out likewise
@@ -21,83 +20,87 @@ HOST_NUM = ("p_fpops", "p_iops", "p_membw", "m_nbytes", "m_cache", "m_swap", "d_
 HOST_INT = ("timezone", "p_ncpus", "docker_type", "docker_compose_type")
 
 
-@dataclass
-class ReportedResult:
-    name: str = ""
-    client_state: int = 0
-    cpu_time: float = 0.0
-    elapsed_time: float = 0.0
-    exit_status: int = 0
-    app_version_num: int = 0
-    peak_working_set_size: float = 0.0
-    peak_swap_size: float = 0.0
-    peak_disk_usage: float = 0.0
-    stderr_out: str = ""
-    xml_doc_out: str = ""
+class ReportedResult(Record):
+    name = ""
+    client_state = 0
+    cpu_time = 0.0
+    elapsed_time = 0.0
+    exit_status = 0
+    app_version_num = 0
+    peak_working_set_size = 0.0
+    peak_swap_size = 0.0
+    peak_disk_usage = 0.0
+    stderr_out = ""
+    xml_doc_out = ""
 
 
-@dataclass
-class Coproc:
-    type: str
-    count: float = 0.0
-    peak_flops: float = 0.0
-    req_secs: float = 0.0
-    req_instances: float = 0.0
-    estimated_delay: float = 0.0
+
+class Coproc(Record):
+    count = 0.0
+    peak_flops = 0.0
+    req_secs = 0.0
+    req_instances = 0.0
+    estimated_delay = 0.0
+
+    def __init__(self, type, **values):
+        self.type = type
+        super().__init__(**values)
 
 
-@dataclass
-class ClientAppVersion:
-    app_name: str = ""
-    platform: str = ""
-    plan_class: str = ""
-    version_num: int = 0
-    avg_ncpus: float = 1.0
-    flops: float = 0.0
+class ClientAppVersion(Record):
+    app_name = ""
+    platform = ""
+    plan_class = ""
+    version_num = 0
+    avg_ncpus = 1.0
+    flops = 0.0
 
 
-@dataclass
-class Request:
-    authenticator: str = ""
-    cross_project_id: str = ""
-    hostid: int = 0
-    rpc_seqno: int = 0
-    platform_name: str = ""
-    alt_platforms: list = field(default_factory=list)
-    core_client_major_version: int = 0
-    core_client_minor_version: int = 0
-    core_client_release: int = 0
-    work_req_seconds: float = 0.0
-    cpu_req_secs: float = 0.0
-    cpu_req_instances: float = 0.0
-    estimated_delay: float = 0.0
-    resource_share_fraction: float = 1.0
-    rrs_fraction: float = 1.0
-    prrs_fraction: float = 1.0
-    duration_correction_factor: float = 0.0
-    dont_send_work: bool = False
-    client_cap_plan_class: bool = False
-    sandbox: int = -1
-    allow_multiple_clients: int = -1
-    uptime: float = 0.0
-    previous_uptime: float = 0.0
-    global_prefs_xml: str = ""
-    working_global_prefs_xml: str = ""
-    global_prefs_source_email_hash: str = ""
-    code_sign_key: str = ""
-    client_brand: str = ""
-    host: dict = field(default_factory=dict)
-    time_stats: dict = field(default_factory=dict)
-    net_stats: dict = field(default_factory=dict)
-    disk_usage: dict = field(default_factory=dict)
-    coprocs: list = field(default_factory=list)
-    app_versions: list = field(default_factory=list)
-    results: list = field(default_factory=list)
-    other_results: list = field(default_factory=list)      # names
-    have_other_results_list: bool = False
-    in_progress_results: list = field(default_factory=list)
-    msgs_from_host: list = field(default_factory=list)     # dicts
-    file_infos: list = field(default_factory=list)         # sticky files (names)
+
+class Request(Record):
+    authenticator = ""
+    cross_project_id = ""
+    hostid = 0
+    rpc_seqno = 0
+    platform_name = ""
+    core_client_major_version = 0
+    core_client_minor_version = 0
+    core_client_release = 0
+    work_req_seconds = 0.0
+    cpu_req_secs = 0.0
+    cpu_req_instances = 0.0
+    estimated_delay = 0.0
+    resource_share_fraction = 1.0
+    rrs_fraction = 1.0
+    prrs_fraction = 1.0
+    duration_correction_factor = 0.0
+    dont_send_work = False
+    client_cap_plan_class = False
+    sandbox = -1
+    allow_multiple_clients = -1
+    uptime = 0.0
+    previous_uptime = 0.0
+    global_prefs_xml = ""
+    working_global_prefs_xml = ""
+    global_prefs_source_email_hash = ""
+    code_sign_key = ""
+    client_brand = ""
+    have_other_results_list = False
+
+    def __init__(self, **values):
+        self.alt_platforms = []
+        self.host = {}
+        self.time_stats = {}
+        self.net_stats = {}
+        self.disk_usage = {}
+        self.coprocs = []
+        self.app_versions = []
+        self.results = []
+        self.other_results = []         # names
+        self.in_progress_results = []
+        self.msgs_from_host = []        # dicts
+        self.file_infos = []            # sticky files (names)
+        super().__init__(**values)
 
     @property
     def core_client_version(self):
