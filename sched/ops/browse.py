@@ -243,7 +243,8 @@ def _time(v):
 def workunit(req):
     wu = _lookup(req, "workunit")
     db = req.db
-    results = db.query("SELECT * FROM result WHERE workunitid=%s ORDER BY id", (wu["id"],))
+    results = db.query("SELECT *, UNIX_TIMESTAMP(mod_time) AS changed FROM result "
+                       "WHERE workunitid=%s ORDER BY id", (wu["id"],))
     app = db.scalar("SELECT name FROM app WHERE id=%s", (wu["appid"],))
     parts = []
     cancellable = not wu["error_mask"] & states.WU_ERROR_CANCELLED
@@ -284,10 +285,12 @@ def _history(req, wu, results):
             events.append((r["received_time"], "reported: %s, exit status %d, client state %s"
                            % (states.OUTCOME.get(r["outcome"], r["outcome"]), r["exit_status"],
                               CLIENT_STATE.get(r["client_state"], r["client_state"])), rl))
+        elif r["outcome"] == states.RESULT_OUTCOME_NO_REPLY:
+            events.append((r["report_deadline"], "no reply by the deadline", rl))
         elif r["server_state"] == states.RESULT_SERVER_STATE_OVER:
-            events.append((r["report_deadline"] if r["outcome"] == states.RESULT_OUTCOME_NO_REPLY
-                           else r["create_time"],
-                           "over: %s" % states.OUTCOME.get(r["outcome"], r["outcome"]), rl))
+            # Not reported (cancelled, not needed): when its row last changed.
+            events.append((int(r["changed"] or r["create_time"]), "over: %s" % states.OUTCOME.get(
+                r["outcome"], r["outcome"]), rl))
         if r["validate_state"] != states.VALIDATE_STATE_INIT:
             events.append((r["received_time"] or r["create_time"], "validation: %s" %
                            states.VALIDATE_STATE.get(r["validate_state"], r["validate_state"]),

@@ -14,15 +14,19 @@ COLORS = ("#2a6fb0", "#d0542a", "#3a9a4a", "#8a4ab0", "#b09a2a", "#555555")
 FONT = 'font-family="sans-serif" font-size="11"'
 
 
-def nice_ceiling(value):
-    """The smallest of 1, 2, 2.5, 5 x 10^k that is >= value (at least 1)."""
+def nice_scale(value):
+    """(top, steps): the smallest top of 1, 2, 2.5, 5 x 10^k that is >= value
+    (at least 1), and how many grid steps divide it into round numbers."""
     if value <= 1:
-        return 1
+        return 1, 4 if value and value < 1 else 1
     exp = 10 ** math.floor(math.log10(value))
-    for m in (1, 2, 2.5, 5, 10):
+    for m, steps in ((1, 5), (2, 4), (2.5, 5), (5, 5), (10, 5)):
         if m * exp >= value:
-            return m * exp
-    return 10 * exp
+            top = m * exp
+            break
+    if top <= 5 and top == int(top):      # small counts: a line per whole number
+        steps = int(top)
+    return top, steps
 
 
 def _fmt(v):
@@ -44,7 +48,7 @@ def time_series(title, series, t0, t1, width=560, height=220, y_label=""):
     """Lines over time.  ``series``: (label, [(unix_time, value), ...]) pairs."""
     left, right, top, bottom = 48, 12, 28, 34
     pw, ph = width - left - right, height - top - bottom
-    ymax = nice_ceiling(max([v for _, pts in series for _, v in pts] + [0]))
+    ymax, steps = nice_scale(max([v for _, pts in series for _, v in pts] + [0]))
     span = max(1, t1 - t0)
 
     def x(t):
@@ -57,8 +61,8 @@ def time_series(title, series, t0, t1, width=560, height=220, y_label=""):
            'viewBox="0 0 %d %d" %s><title>%s</title>' % (width, height, width, height, FONT,
                                                         esc(title)),
            '<rect x="0" y="0" width="%d" height="%d" fill="#fff"/>' % (width, height)]
-    for i in range(5):
-        v = ymax * i / 4
+    for i in range(steps + 1):
+        v = ymax * i / steps
         out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>'
                    % (left, left + pw, y(v), y(v)))
         out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>'

@@ -25,7 +25,8 @@ th{background:#eef}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{background:#efe;border-color:#9c9}.problem{background:#fee;border-color:#c99}
 pre{background:#f4f4f4;border:1px solid #ddd;padding:.5em;overflow:auto;max-height:30em}
 form.inline{display:inline;margin:0}input[type=number]{width:6em}
-.charts{display:flex;flex-wrap:wrap;gap:1em}.charts figure{margin:0}
+.charts,.row{display:flex;flex-wrap:wrap;gap:1em 2.5em;align-items:flex-start}
+.charts figure{margin:0}
 figcaption{font-size:.9em;color:#555}
 """
 

@@ -41,16 +41,24 @@ def server_status(req):
     data = _gather(req)
     if req.arg("xml") not in ("", "0"):
         return Response(_xml(data), content_type="text/xml; charset=utf-8")
-    parts = [tag("h2", "Daemons"), _daemon_table(data["daemons"]),
-             tag("h2", "Job cache (shared memory)"), _cache_box(data["cache"])]
+    parts = [_row([_section("Daemons", _daemon_table(data["daemons"])),
+                   _section("Job cache (shared memory)", _cache_box(data["cache"]))])]
     if "db_error" in data:
         parts.append(box("Can't read the database: %s" % data["db_error"], "problem"))
     else:
-        parts += _work_html(req, data)
-        parts += _charts(req, data["now"])
+        work = _work_html(req, data)
+        parts += [_row(work[:3]), _charts(req, data["now"]), _row(work[3:])]
     parts.append(tag("p", join(["Also as XML: ", link(req.url("server_status", xml=1),
                                                         "server_status?xml=1")])))
     return req.page("Server status", join(parts), here="")
+
+
+def _section(title, body):
+    return Raw("<section>%s%s</section>" % (tag("h2", title), esc(body)))
+
+
+def _row(sections):
+    return Raw('<div class="row">%s</div>' % "".join(esc(x) for x in sections))
 
 
 def _daemon_table(items):
@@ -119,16 +127,16 @@ def _work_html(req, data):
                          "%.2f / %.2f / %.2f" % (rt["avg"], rt["min"], rt["max"]) if rt else "-",
                          rt["users"] if rt else 0])
     return [
-        tag("h2", "Work"), table(("", "count"), work, numeric=(1,)),
-        tag("h2", "Results by server state"),
-        table(("server_state", "results", ""), by_state, numeric=(1,)),
-        tag("h2", "Results that are over, by outcome"),
-        table(("outcome", "results", ""), by_outcome, numeric=(1,)),
-        tag("h2", "Users and computers"), table(("", "count"), people, numeric=(1,)),
-        tag("h2", "Tasks by application"),
-        table(("application", "unsent", "in progress",
-               "runtime of last 24 h, hours (avg / min / max)", "users in last 24 h"),
-              app_rows, numeric=(1, 2, 4)),
+        _section("Work", table(("", "count"), work, numeric=(1,))),
+        _section("Users and computers", table(("", "count"), people, numeric=(1,))),
+        _section("Tasks by application", table(
+            ("application", "unsent", "in progress",
+             "runtime of last 24 h, hours (avg / min / max)", "users in last 24 h"),
+            app_rows, numeric=(1, 2, 4))),
+        _section("Results by server state",
+                 table(("server_state", "results", ""), by_state, numeric=(1,))),
+        _section("Results that are over, by outcome",
+                 table(("outcome", "results", ""), by_outcome, numeric=(1,))),
     ]
 
 
@@ -150,10 +158,9 @@ def _charts(req, now, hours=72, days=7):
                          a["name"], a["errors"], a["n"])) for a in apps], unit=" %"),
          "Per-app error rate (client errors, invalid and timed-out results)"),
     ]
-    return [tag("h2", "Pictures"),
-            Raw('<div class="charts">%s</div>' % "".join(
-                "<figure>%s<figcaption>%s</figcaption></figure>" % (svg, esc(caption))
-                for svg, caption in figs))]
+    return _section("Pictures", Raw('<div class="charts">%s</div>' % "".join(
+        "<figure>%s<figcaption>%s</figcaption></figure>" % (svg, esc(caption))
+        for svg, caption in figs)))
 
 
 # ---------------------------------------------------------------- XML

@@ -103,6 +103,23 @@ class Browser:
     def click(self, css):
         self.cmd("POST", "/element/%s/click" % self.find(css), {})
 
+    def click_and_load(self, css, timeout=60):
+        """Click something that loads a new page (a form's button) and wait
+        until the new page is there."""
+        self.script("window.__before_click = true")
+        self.click(css)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.script("return !window.__before_click && "
+                               "document.readyState === 'complete'"):
+                    return
+            except WebDriverError:
+                pass                # between two pages
+            if time.monotonic() > deadline:
+                raise WebDriverError("no new page after clicking %s" % css)
+            time.sleep(0.05)
+
     def type(self, css, text):
         element = self.find(css)
         self.cmd("POST", "/element/%s/clear" % element, {})

@@ -9,6 +9,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from base64 import b64encode
@@ -20,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scheduler"))
 import workproject  # noqa: E402
 
-from sched import apache, config  # noqa: E402
+from sched import apache, config, states  # noqa: E402
 from sched import db as dbmod  # noqa: E402
 
 OPERATOR = "operator"
@@ -130,3 +131,27 @@ def http(url, data=None, auth=None, headers=None, follow=False):
 
 def db_of(proj):
     return dbmod.connect(proj.config)
+
+
+def make_history(proj, n=12, hours_ago=14):
+    """``n`` more jobs whose results were sent one an hour from ``hours_ago``
+    hours back and reported 90 minutes later, every other one in error.
+    Returns (their result ids, the first send time)."""
+    proj.work.add_jobs(n, prefix="hist")
+    db = proj.work.db
+    ids = [r["id"] for r in db.query("SELECT r.id FROM result r JOIN workunit w ON "
+                                     "w.id=r.workunitid WHERE w.name LIKE 'hist\\_%' "
+                                     "ORDER BY r.id")][-n:]
+    first = (int(time.time()) // 3600 - hours_ago) * 3600 + 600
+    for i, rid in enumerate(ids):
+        sent = first + i * 3600
+        ok = i % 2 == 0
+        db.execute(
+            "UPDATE result SET create_time=%s, sent_time=%s, received_time=%s, server_state=%s, "
+            "outcome=%s, client_state=%s, exit_status=%s, elapsed_time=%s, hostid=0 "
+            "WHERE id=%s",
+            (first - 3600, sent, sent + 5400, states.RESULT_SERVER_STATE_OVER,
+             states.RESULT_OUTCOME_SUCCESS if ok else states.RESULT_OUTCOME_CLIENT_ERROR,
+             states.RESULT_FILES_UPLOADED if ok else states.RESULT_COMPUTE_ERROR,
+             0 if ok else 1, 100.0 * (i + 1), rid))
+    return ids, first

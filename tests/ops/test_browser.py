@@ -10,7 +10,7 @@ import time
 import pytest
 
 from browser import Browser, available
-from conftest import ARTIFACTS, OPERATOR, db_of
+from conftest import ARTIFACTS, OPERATOR, db_of, make_history
 from sched import shmem, states
 
 
@@ -24,6 +24,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def site(ops_site):
+    make_history(ops_site)          # something to draw
     ops_site.db = db_of(ops_site)
     # Credentials in the URL: what a person types into the browser's login box.
     ops_site.login = ops_site.ops_url.replace(
@@ -78,7 +79,7 @@ def test_deprecate_an_app_version_and_the_feeder_drops_it(site, browser):
     browser.get(site.login + "apps")
     assert browser.title == "Applications and versions - test ops"
     shot(browser, "apps")
-    browser.click("#avtoggle-%d button" % avid)
+    browser.click_and_load("#avtoggle-%d button" % avid)
     assert browser.url.split("?")[0] == site.login + "apps"
     assert "App version #%d (worker 100) deprecated. The feeder will reload its catalog" % avid \
         in browser.text(".note")
@@ -91,7 +92,7 @@ def test_deprecate_an_app_version_and_the_feeder_drops_it(site, browser):
     assert row.startswith("%d worker" % avid) and " no " in row + " "     # not cached
     shot(browser, "apps_deprecated")
     # And back: the feeder takes it again.
-    browser.click("#avtoggle-%d button" % avid)
+    browser.click_and_load("#avtoggle-%d button" % avid)
     assert "undeprecated" in browser.text(".note")
     wait_for(lambda: avid in cached_version_ids(site.config),
              "the feeder to take app version %d again" % avid)
@@ -107,7 +108,7 @@ def test_cancel_a_job(site, browser):
     assert "workunit created" in browser.text("#history")
     shot(browser, "workunit")
     browser.click("form[action$='cancel_wu'] input[name=confirm]")
-    browser.click("form[action$='cancel_wu'] button")
+    browser.click_and_load("form[action$='cancel_wu'] button")
     assert browser.title == "Workunit %s - test ops" % wu["name"]
     assert "Job cancelled; 1 unsent results will not be sent." in browser.text(".note")
     assert db.scalar("SELECT error_mask FROM workunit WHERE id=%s", (wu["id"],)) & \

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from lxml import etree
 
-from conftest import OPERATOR, db_of, http
+from conftest import OPERATOR, db_of, http, make_history
 from sched import shmem, states
 from sched.ops.pages import PAGES
 
@@ -300,3 +300,38 @@ def test_app_changes_the_feeder_would_refuse_are_refused(site):
         db.execute("DELETE FROM app WHERE id=%s", (other,))
         db.execute("UPDATE app SET weight=%s, beta=%s WHERE id=%s",
                    (app["weight"], app["beta"], app["id"]))
+
+
+def test_pictures_are_drawn_from_the_results(site):
+    from sched.ops import figures
+    ids, first = make_history(site)
+    db = site.db
+    now = int(time.time())
+    hours = 24
+    per_hour = dict(figures.results_per_hour(db, hours, now))
+    for i in range(len(ids)):
+        sent = first + i * 3600
+        assert dict(per_hour["sent"])[sent // 3600 * 3600] == 1
+        reported = (sent + 5400) // 3600 * 3600
+        assert dict(per_hour["reported ok"])[reported] == (1 if i % 2 == 0 else 0)
+        assert dict(per_hour["reported error"])[reported] == (0 if i % 2 == 0 else 1)
+    assert sum(v for _, v in per_hour["sent"]) == db.scalar(
+        "SELECT COUNT(*) FROM result WHERE sent_time>=%s", (per_hour["sent"][0][0],))
+    # Queue depth, hour by hour, against a direct count at each point.
+    for label, series in figures.queue_depth(db, hours, now):
+        enter, left = (("create_time", figures._LEFT_UNSENT) if label == "unsent"
+                       else ("sent_time", figures._LEFT_IN_PROGRESS))
+        for t, depth in series:
+            limit = t + 1 if t == now else t
+            assert depth == db.scalar(
+                "SELECT COUNT(*) FROM result WHERE {e}>0 AND {e}<%s AND ({l} IS NULL OR "
+                "{l}>=%s)".format(e=enter, l=left), (limit, limit)), (label, t)
+    assert max(v for _, v in dict(figures.queue_depth(db, hours, now))["in progress"]) == 1
+    (worker,) = figures.app_history(db, 7, now)
+    assert (worker["name"], worker["n"], worker["ok"], worker["errors"]) == (
+        "worker", len(ids), len(ids) // 2, len(ids) // 2)
+    assert worker["runtime"] == pytest.approx(sum(100.0 * (i + 1) for i in range(0, len(ids), 2))
+                                              / (len(ids) // 2))
+    body = http(site.ops_url, auth=site.auth)[2]
+    assert "<title>sent (latest" in body and "worker: %d errors of %d results" % (
+        len(ids) // 2, len(ids)) in body
