@@ -1,0 +1,63 @@
+"""What make_project sets up for the ops pages, and the pages under FastCGI
+on a bare project (no apps, no feeder, daemons never started)."""
+
+import os
+import pwd
+import re
+import stat
+import sys
+
+import pytest
+
+from conftest import OPERATOR, build_project, http, start_apache, teardown
+from sched import apache
+from sched.ops import csrf
+
+
+@pytest.fixture(scope="module")
+def bare_fcgi(admin_db, db_account):
+    proj = build_project(admin_db, db_account, name="bare", mode="fcgi")
+    try:
+        start_apache(proj)
+        yield proj
+    finally:
+        teardown(proj, admin_db)
+
+
+def test_make_project_installs_the_program_and_a_secret(bare_fcgi):
+    d = bare_fcgi.dir
+    program = os.path.join(d, "html", "ops", "index.py")
+    with open(program) as f:
+        assert f.readline() == "#!%s\n" % sys.executable
+        assert 'sched.entry("sched.ops.app")' in f.read()
+    assert os.access(program, os.X_OK)
+    secret = csrf.secret_path(d)
+    st = os.stat(secret)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    if os.geteuid() == 0:
+        assert st.st_uid == pwd.getpwnam(apache.httpd_user()).pw_uid
+    with open(secret) as f:
+        assert re.fullmatch(r"[0-9a-f]{64}\n", f.read())
+    assert csrf.ensure_secret(d, apache.httpd_user()) == secret        # kept as it is
+    assert stat.S_IMODE(os.stat(d).st_mode) == apache.PROJECT_DIR_MODE
+    conf = open(os.path.join(d, "bare.httpd.conf")).read()
+    assert '<Files "index.py">\n        Options +ExecCGI\n        SetHandler fcgid-script' in conf
+
+
+def test_pages_under_fastcgi_on_a_bare_project(bare_fcgi):
+    auth = (OPERATOR, bare_fcgi.password)
+    assert http(bare_fcgi.ops_url)[0] == 401
+    # /bare_ops without the slash: to the slash, after authentication.
+    status, headers, _ = http(bare_fcgi.ops_url.rstrip("/"), auth=auth)
+    assert status == 301 and headers["Location"] == "/bare_ops/"
+    status, _, body = http(bare_fcgi.ops_url, auth=auth)
+    assert status == 200
+    assert "Not attached: can&#x27;t attach shmem" in body          # no feeder
+    assert "Tasks ready to send</td><td class=\"num\">0<" in body
+    for page in ("apps", "db", "db?table=host", "db?table=user", "batches", "cancel",
+                 "metrics", "server_status?xml=1"):
+        status, _, body = http(bare_fcgi.ops_url + page, auth=auth)
+        assert status == 200, (page, body[-500:])
+    body = http(bare_fcgi.ops_url + "metrics", auth=auth)[2]
+    assert "boinc_shmem_attached 0" in body and "boinc_db_up 1" in body
+    assert "No batches." in http(bare_fcgi.ops_url + "batches", auth=auth)[2]
