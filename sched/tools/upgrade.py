@@ -534,6 +534,10 @@ def inspect(project_dir, opts):
     for d in (project_dir, plan.path("bin"), plan.path("cgi-bin")):
         if os.path.isdir(d) and not os.access(d, os.W_OK):
             f.problems.append("can't write to %s: run me as the project's owner" % d)
+    owner = os.stat(project_dir).st_uid
+    if owner != os.geteuid():
+        f.notes.append("%s belongs to uid %d, not to you (uid %d): what is installed will be "
+                       "yours; run me as the project's owner" % (project_dir, owner, os.geteuid()))
     f.ok.append("config.xml: parses (project %s, master URL %s)"
                 % (cfg.long_name or "?", cfg.master_url or "?"))
 
