@@ -14,6 +14,11 @@ def serve_cgi(application):
 
 
 def serve_fcgi(application):
+    """Serve FastCGI; run as a plain CGI program (BOINC's fcgi programs fall
+    back the same way), serve that one request."""
+    import os
+    if "REQUEST_METHOD" in os.environ:      # mod_fcgid passes it per request, not here
+        return serve_cgi(application)
     # flup's single-threaded server: mod_fcgid sends one request at a time
     # per process and scales by starting more processes.
     from flup.server.fcgi_single import WSGIServer

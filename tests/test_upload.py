@@ -149,3 +149,18 @@ def test_signatures_checked_when_certificates_are_on(proj, monkeypatch):
                  monkeypatch)
     assert "<status>0</status>" in reply
     assert open(stored(proj, "sig_0"), "rb").read() == b"abc"
+
+
+@pytest.mark.parametrize("program", ["file_upload_handler", "fcgi_file_upload_handler"])
+def test_programs_answer_as_plain_cgi(proj, program):
+    """Run as a CGI program (no mod_fcgid), the FastCGI program falls back to CGI."""
+    import subprocess
+    body = b"<data_server_request>\n<get_file_size>nothing_here</get_file_size>\n"
+    env = dict(os.environ, REQUEST_METHOD="POST", CONTENT_LENGTH=str(len(body)),
+               REMOTE_ADDR="127.0.0.1", SERVER_NAME="127.0.0.1", SERVER_PORT="80",
+               SERVER_PROTOCOL="HTTP/1.1", BOINC_PROJECT_DIR=proj.dir)
+    out = subprocess.run([os.path.join(proj.dir, "cgi-bin", program)], input=body, env=env,
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert b"Content-Type: text/plain" in out.stdout
+    assert b"<file_size>0</file_size>" in out.stdout
