@@ -8,18 +8,11 @@ use their own DB user, created here, as a real project would.
 
 import os
 import secrets
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
+from testenv import ROOT, SHARED, TEST_DB_PREFIX  # noqa: F401 (ROOT, SHARED: old users)
 from sched import db as dbmod  # noqa: E402
-
-TEST_DB_PREFIX = "boinctest_"
 
 
 def _admin_candidates():

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SHARED
+from testenv import ROOT, SHARED
 from sched import config, paths
 from sched.errors import ConfigError
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from conftest import SHARED
+from testenv import SHARED
 from sched import crypt
 from sched.errors import BoincError
 

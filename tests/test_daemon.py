@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from sched import daemon as daemonmod
 from sched.errors import BoincError
 

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from sched import db as dbmod
 from sched.config import parse_config
 

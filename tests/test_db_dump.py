@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from backend_helpers import program
-from conftest import ROOT
+from testenv import ROOT
 from stats_helpers import sp as stats_project  # noqa: F401 (fixture)
 
 from sched import db_dump as dd

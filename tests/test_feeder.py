@@ -14,7 +14,7 @@ import time
 import pytest
 import sysv_ipc
 
-from conftest import ROOT
+from testenv import ROOT
 from jobcache_helpers import add_app, add_job, add_version, insert, work_project  # noqa: F401
 from sched import db as dbmod
 from sched import log as logmod

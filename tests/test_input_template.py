@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import SHARED
+from testenv import SHARED
 from sched.input_template import (InputFile, InputTemplate, TemplateError,
                                   boinc_xml_escape, sub_appname_xml)
 from sched.stage import InputFiles, StageError

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from jobcache_helpers import add_app, add_job, insert, work_project, wu_xml  # noqa: F401
 from sched import crypt, states
 from sched.make_work import MakeWork, rename_file

@@ -61,7 +61,7 @@ def test_env_var_wins_and_must_be_a_project(tmp_path, monkeypatch):
 
 
 def test_the_source_checkout_is_not_a_project(tmp_path, monkeypatch):
-    from conftest import ROOT
+    from testenv import ROOT
     monkeypatch.delenv("BOINC_PROJECT_DIR", raising=False)
     assert os.path.isfile(os.path.join(ROOT, "config.xml"))
     with pytest.raises(ProjectDirError):

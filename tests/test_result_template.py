@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import SHARED
+from testenv import SHARED
 from sched import crypt, states
 from sched import result_template as rt
 from sched.config import parse_config

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SHARED
+from testenv import ROOT, SHARED
 from sched import paths
 from sched import start as startmod
 from sched.errors import BoincError

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from stats_helpers import NOW, row, sp  # noqa: F401 (fixture)
 
 from sched import install, paths

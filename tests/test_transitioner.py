@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import SHARED
+from testenv import SHARED
 from backend_helpers import add_result, add_wu, program
 from jobs_helpers import wproj  # noqa: F401 (fixture)
 from jobcache_helpers import insert

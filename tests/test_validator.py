@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from validation_helpers import NOW, python_script, vp, vproject_module  # noqa: F401 (fixtures)
 
 from sched import credit as C

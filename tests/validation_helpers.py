@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, TEST_DB_PREFIX
+from testenv import ROOT, TEST_DB_PREFIX
 from sched import config as configmod
 from sched import db as dbmod
 from sched import paths

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import SHARED
+from testenv import SHARED
 from sched import db as dbmod
 from sched import schema
 from sched.errors import BoincError

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from conftest import SHARED
+from testenv import SHARED
 from sched.scheduler import request, scan
 
 FIXTURES = os.path.join(SHARED, "fixtures", "real-client-7.20")

@@ -503,7 +503,7 @@ def test_config_dir_from_elsewhere_and_verbose(wproj, tmp_path):
 
 def test_stdin_refuses_bad_bytes_and_numbers(wproj):
     import subprocess
-    from conftest import ROOT
+    from testenv import ROOT
     name = _stage(wproj, "in_a")
     env = dict(os.environ)
     env.pop("BOINC_PROJECT_DIR", None)

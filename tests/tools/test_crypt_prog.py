@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from conftest import ROOT, SHARED
+from testenv import ROOT, SHARED
 from sched import crypt
 
 PROG = os.path.join(ROOT, "bin", "crypt_prog")

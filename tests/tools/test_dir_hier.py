@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from conftest import ROOT
+from testenv import ROOT
 from sched import paths
 
 

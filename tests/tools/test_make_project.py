@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from sched import apache, config, crypt, paths, schema
 from sched.tools import make_project as mp
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from jobcache_helpers import add_app, add_job, add_version, work_project  # noqa: F401
 from sched import db as dbmod
 from sched import log as logmod

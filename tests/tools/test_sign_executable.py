@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SHARED
+from testenv import ROOT, SHARED
 from sched import crypt
 
 PROG = os.path.join(ROOT, "bin", "sign_executable")

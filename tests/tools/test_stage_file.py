@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from sched import paths
 
 

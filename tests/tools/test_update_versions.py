@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, SHARED
+from testenv import ROOT, SHARED
 from sched import config, crypt, schema
 from sched import db as dbmod
 from sched.tools import update_versions as uv

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import pytest
 
 import boinc_made as bm
-from conftest import ROOT, TEST_DB_PREFIX
+from testenv import ROOT, TEST_DB_PREFIX
 from sched import apache, config, paths, states
 from sched import db as dbmod
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SHARED
+from testenv import ROOT, SHARED
 from sched import db as dbmod
 from sched import schema
 from sched.tools import xadd

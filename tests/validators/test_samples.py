@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 from validation_helpers import vp, vproject_module  # noqa: F401 (fixtures)
 
 from sched import states as S
