@@ -133,6 +133,18 @@ def _install_page_programs(source_root, project_dir, python, subdir, ours, add_m
     return installed
 
 
+def _ensure_ops_secret(project_dir):
+    """The ops pages (html/ops/index.py) need their CSRF secret: made once
+    per project (sched.ops.csrf), never replaced."""
+    from . import apache
+    from .ops import csrf
+    if not os.path.isfile(os.path.join(project_dir, OPS_DIR, apache.OPS_PROGRAM)) or \
+            os.path.exists(csrf.secret_path(project_dir)):
+        return []
+    csrf.ensure_secret(project_dir, apache.httpd_user())
+    return [csrf.SECRET_FILE]
+
+
 def install_programs(project_dir, source_root=None, python=None, log=None, web_rpcs=False):
     """Install the library and the programs of ``source_root`` into ``project_dir``.
 
@@ -176,6 +188,7 @@ def install_programs(project_dir, source_root=None, python=None, log=None, web_r
                                         is_our_web_program, web_rpcs)
     installed += _install_page_programs(source_root, project_dir, python, OPS_DIR,
                                         is_our_ops_program, not php_site)
+    installed += _ensure_ops_secret(project_dir)
     if log:
         for name in installed:
             log("   installed %s" % name)

@@ -61,3 +61,15 @@ def test_pages_under_fastcgi_on_a_bare_project(bare_fcgi):
     body = http(bare_fcgi.ops_url + "metrics", auth=auth)[2]
     assert "boinc_shmem_attached 0" in body and "boinc_db_up 1" in body
     assert "No batches." in http(bare_fcgi.ops_url + "batches", auth=auth)[2]
+
+
+def test_an_upgrade_makes_a_missing_secret(project):
+    from sched import install
+    secret = csrf.secret_path(project.dir)
+    os.unlink(secret)
+    installed = install.install_programs(project.dir)        # as bin/upgrade
+    assert csrf.SECRET_FILE in installed
+    assert stat.S_IMODE(os.stat(secret).st_mode) == (0o600 if os.geteuid() == 0 else 0o640)
+    before = open(secret).read()
+    assert csrf.SECRET_FILE not in install.install_programs(project.dir)
+    assert open(secret).read() == before
