@@ -10,7 +10,7 @@ import time
 import pytest
 
 from browser import Browser, available
-from conftest import ARTIFACTS, OPERATOR, db_of, make_history
+from opsproject import ARTIFACTS, OPERATOR, db_of, make_history, ops_site  # noqa: F401
 from sched import shmem, states
 
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import add_worker_app, build_project, start_apache, teardown
+from opsproject import add_worker_app, build_project, start_apache, teardown
 from sched import config
 from sched.ops import daemons
 from sched.tools import check_project

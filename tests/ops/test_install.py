@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import OPERATOR, build_project, http, start_apache, teardown
+from opsproject import OPERATOR, build_project, http, start_apache, teardown
 from sched import apache
 from sched.ops import csrf
 

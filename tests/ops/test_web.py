@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from lxml import etree
 
-from conftest import OPERATOR, db_of, http, make_history
+from opsproject import OPERATOR, db_of, http, make_history, ops_site  # noqa: F401
 from sched import shmem, states
 from sched.ops.pages import PAGES
 

@@ -1,6 +1,8 @@
-"""One project per test module for the ops tests: made by make_project, with
-app 'worker' (a signed version), jobs, a running feeder, an operator in
-html/ops/.htpasswd and a private Apache serving it all (CGI mode)."""
+"""The ops tests' project, one per test module that imports the ``ops_site``
+fixture: made by make_project, with app 'worker' (a signed version), jobs, a
+running feeder, an operator in html/ops/.htpasswd and a private Apache
+serving it all (CGI mode).  (Not a conftest.py: test modules elsewhere
+import names from the top-level one as ``conftest``.)"""
 
 import contextlib
 import io
