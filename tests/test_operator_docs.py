@@ -368,6 +368,29 @@ def test_every_command_example_is_exercised():
     assert not problems, "\n".join(problems)
 
 
+def performance_commands():
+    """docs/performance.md's benchmark command lines, shrunk to a smoke run:
+    optional ``[...]`` parts given, every number of 100 or more made 20."""
+    commands = []
+    for line in read_text("docs/performance.md").splitlines():
+        m = re.match(r"^\s+\.venv/bin/python (bench/\S+\.py)(.*)$", line)
+        if m:
+            args = m.group(2).replace("[", " ").replace("]", " ").split()
+            args = ["20" if a.isdigit() and int(a) >= 100 else a for a in args]
+            commands.append([m.group(1)] + args)
+    return commands
+
+
+@pytest.mark.parametrize("command", performance_commands(), ids=" ".join)
+def test_performance_md_benchmarks_run_small(command):
+    """What docs/performance.md tells you to run runs (small; speed not judged)."""
+    import sys
+    res = subprocess.run([sys.executable, os.path.join(ROOT, command[0])] + command[1:],
+                         cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 # ------------------------------------------------------------------ (b) commands exist
 
 _PROGRAM_REF = re.compile(r"(?<![\w./$-])(?:\$PROJECT/|\$SRC/|PROJECT/|\./)?"
