@@ -45,8 +45,11 @@ class Database:
     def from_config(cls, cfg, replica=False):
         if replica:
             r = cfg.replica
-            return cls(r["name"], r["user"], r["passwd"], r["host"], cfg.db_port,
-                       cfg.db_socket, setting="%s <replica_db_*>" % cfg.path)
+            # a replica on its own host doesn't share the main DB's port or socket
+            own = bool(cfg.replica_db_host)
+            return cls(r["name"], r["user"], r["passwd"], r["host"],
+                       0 if own else cfg.db_port, "" if own else cfg.db_socket,
+                       setting="%s <replica_db_*>" % cfg.path)
         return cls(cfg.db_name, cfg.db_user, cfg.db_passwd, cfg.db_host, cfg.db_port,
                    cfg.db_socket, setting="%s <db_host>/<db_user>/<db_passwd>/<db_name>"
                    % cfg.path)

@@ -17,8 +17,13 @@ def serve_fcgi(application):
     """Serve FastCGI; run as a plain CGI program (BOINC's fcgi programs fall
     back the same way), serve that one request."""
     import os
+    import stat
     if "REQUEST_METHOD" in os.environ:      # mod_fcgid passes it per request, not here
         return serve_cgi(application)
+    if not stat.S_ISSOCK(os.fstat(0).st_mode):
+        sys.stderr.write("%s: a FastCGI program: run it under mod_fcgid (or as a CGI "
+                         "program, with REQUEST_METHOD set)\n" % os.path.basename(sys.argv[0]))
+        sys.exit(1)
     # flup's single-threaded server: mod_fcgid sends one request at a time
     # per process and scales by starting more processes.
     from flup.server.fcgi_single import WSGIServer
