@@ -47,6 +47,8 @@ from ..xmlutil import escape
 BACKUP_DIR = ".boinc_cpp_backup"
 MANIFEST = "manifest.json"
 SCHEDULERS_TXT = os.path.join("html", "user", "schedulers.txt")
+# The static master page our make_project writes carries the links itself.
+MASTER_HTML = os.path.join("html", "user", "index.html")
 FCGI_INCLUDE = "%s.fcgi.httpd.conf"
 
 # config.xml paths: (tag, the project's own directory for it, needed to run).
@@ -356,6 +358,7 @@ def project_name(project_dir, cfg):
 class ApachePlan:
     conf: str = ""                  # the project's include file, if any
     schedulers: tuple = None        # (old, new) text of html/user/schedulers.txt
+    master: tuple = None            # (old, new) text of html/user/index.html
     upload_url: tuple = None        # (old, new) <upload_url>
     fcgi_conf: tuple = None         # (path, text) to write
 
@@ -422,6 +425,14 @@ def check_apache(project_dir, cfg, ours, opts, f):
             new_urls.append((new, what))
         if new_text != sched_text:
             plan.schedulers = (sched_text, new_text)
+            master_path = os.path.join(project_dir, MASTER_HTML)
+            if os.path.isfile(master_path):
+                old_master = new_master = _read(master_path)
+                for (url, what), (new, _) in zip(urls, new_urls):
+                    if what != "upload URL" and new != url:
+                        new_master = re.sub(re.escape(url) + r"(?![\w/.-])", new, new_master)
+                if new_master != old_master:
+                    plan.master = (old_master, new_master)
         urls = new_urls
 
     fine, fcgi_urls = [], []
@@ -484,6 +495,8 @@ class Plan:
             out[paths.CONFIG_FILE] = self.config_text
         if self.apache.schedulers:
             out[SCHEDULERS_TXT] = self.apache.schedulers[1]
+        if self.apache.master:
+            out[MASTER_HTML] = self.apache.master[1]
         if self.apache.fcgi_conf:
             out[os.path.relpath(self.apache.fcgi_conf[0], self.project_dir)] = \
                 self.apache.fcgi_conf[1]

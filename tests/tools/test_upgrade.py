@@ -663,3 +663,16 @@ def _client_runs_both(proj, db, boinc_client, unsent, content, web, mode):
                          cgi + "fcgi_file_upload_handler"}
     else:
         assert posts == {cgi + "cgi", cgi + "file_upload_handler"}
+
+
+def test_fcgi_switches_our_own_static_master_page_too(make_project):
+    """A project made by our make_project has the scheduler link in index.html
+    itself (no PHP including schedulers.txt): --fcgi must switch it there too."""
+    proj = make_project("ours")
+    master = os.path.join(proj.dir, "html", "user", "index.html")
+    assert "ours_cgi/cgi" in open(master).read()
+    out = upgrade("--yes", "--fcgi", "--no_apache", proj.dir)
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = open(master).read()
+    assert "ours_cgi/fcgi" in text and "ours_cgi/cgi\"" not in text
+    assert "<scheduler>%sours_cgi/fcgi</scheduler>" % proj.url_base in text
