@@ -182,3 +182,42 @@ def test_replayed_requests_get_the_elements_of_boinc_replies(work_ready, monkeyp
     reply2, _ = rpc(wp, text.replace("refjob_10_0", name), monkeypatch)
     with open(os.path.join(FIXTURES, "run-plain", "02_sched_reply.xml")) as f:
         assert top_tags(reply2) == top_tags(f.read().replace("&auth", "&amp;auth"))
+
+
+def test_fifty_megabyte_request_is_refused_with_a_reply(work_ready, monkeypatch):
+    wp = work_ready(njobs=1)
+    body = "<scheduler_request>" + "x" * (50 << 20) + "</scheduler_request>"
+    reply, headers = rpc(wp, body, monkeypatch)
+    assert "Error in request message: request too large" in reply
+    assert reply.endswith("</scheduler_reply>\n") and "<result>" not in reply
+    assert "Request too large" in sched_log(wp)
+    assert wp.db.scalar("SELECT count(*) FROM host") == 0
+
+
+def test_unknown_hostid_gets_a_new_host_record(work_ready, monkeypatch):
+    """A host id the DB doesn't know: BOINC's 'Can't find host record', then the
+    host is found or made anew, and the reply carries its id."""
+    wp = work_ready(njobs=1)
+    auth = create_user(wp.db, "vol@example.com", "volunteer")
+    reply, _ = rpc(wp, request_text("run-plain", 1, auth, hostid=987654, rpc_seqno=5),
+                   monkeypatch)
+    assert "Can't find host record" in reply
+    hostid = int(re.search(r"<hostid>(\d+)</hostid>", reply).group(1))
+    assert hostid != 987654
+    assert wp.db.scalar("SELECT userid FROM host WHERE id=%s", (hostid,)) is not None
+    assert "[HOST#987654?] can't find host" in sched_log(wp)
+
+
+def test_another_users_host_id_is_not_taken_over(work_ready, monkeypatch):
+    wp = work_ready(njobs=0)
+    alice = create_user(wp.db, "alice@example.com", "alice")
+    bob = create_user(wp.db, "bob@example.com", "bob")
+    reply, _ = rpc(wp, request_text("run-plain", 1, alice), monkeypatch)
+    alice_host = int(re.search(r"<hostid>(\d+)</hostid>", reply).group(1))
+    text = request_text("run-plain", 1, bob, hostid=alice_host, rpc_seqno=1)
+    text = text.replace("<domain_name>vm</domain_name>", "<domain_name>bobs</domain_name>")
+    reply, _ = rpc(wp, text, monkeypatch)
+    bob_host = int(re.search(r"<hostid>(\d+)</hostid>", reply).group(1))
+    assert bob_host != alice_host
+    owners = dict(wp.db.rows("SELECT id, userid FROM host"))
+    assert owners[alice_host] != owners[bob_host]
