@@ -16,16 +16,18 @@ PROG = os.path.join(ROOT, "bin", "submit_batch")
 
 
 def finisher(p, njobs, fail=()):
-    """In the background: once the batch's jobs exist, finish them (inputs upper-cased)."""
+    """In the background: once ``njobs`` unfinished jobs exist, finish them (outputs:
+    the inputs upper-cased; those at the indices in ``fail`` fail)."""
     def work():
         db = dbmod.connect(p.config)
         try:
             for _ in range(600):
-                wus = db.query("SELECT id, name, xml_doc FROM workunit ORDER BY id")
+                wus = db.query("SELECT id, name, xml_doc FROM workunit WHERE "
+                               "canonical_resultid = 0 AND error_mask = 0 ORDER BY id")
                 if len(wus) >= njobs:
                     break
                 time.sleep(0.1)
-            for i, wu in enumerate(wus):
+            for i, wu in enumerate(wus[:njobs]):
                 doc = wu["xml_doc"].decode()
                 name = doc.split("<name>")[1].split("</name>")[0]
                 with open(dir_hier_path(name, p.config.download_dir,
