@@ -25,7 +25,7 @@ import sys
 from .errors import BoincError
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LIBRARY_DIRS = ("sched", "db")
+LIBRARY_DIRS = ("sched", "db", "pyboinc_submit")
 PROGRAM_DIRS = ("bin", "cgi-bin")
 WEB_DIR = os.path.join("html", "user")
 # What our html/user programs run: the web RPCs and remote job submission.

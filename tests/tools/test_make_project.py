@@ -295,3 +295,14 @@ def test_bin_make_project_works_end_to_end(web_tmp, db_account, admin_db, db_nam
 def test_usage_error():
     res = run_cli()
     assert res.returncode == 1 and "usage: make_project" in res.stderr
+
+
+def test_installed_submit_batch_finds_its_library(make_project):
+    """bin/submit_batch in a project imports pyboinc_submit from the project itself."""
+    import subprocess
+    proj = make_project(db=False)
+    assert os.path.isdir(os.path.join(proj.dir, "pyboinc_submit"))
+    out = subprocess.run([os.path.join(proj.dir, "bin", "submit_batch"), "--help"],
+                         cwd="/", capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "usage" in out.stdout.lower()

@@ -179,7 +179,7 @@ def test_dry_run_checks_and_changes_nothing(boinc_project):
     before = snapshot(proj.dir)
     res = upgrade("--dry_run", proj.dir)
     assert res.returncode == 0, res.stderr
-    assert "Would install sched/, db/ and" in res.stdout
+    assert "Would install sched/, db/, pyboinc_submit/ and" in res.stdout
     assert "Dry run: nothing changed." in res.stdout
     assert snapshot(proj.dir) == before
 
