@@ -548,6 +548,9 @@ def run(root, opts):
                              "choose another --project_root" % (root, STATE_FILE))
     # --recreate starts from the defaults; otherwise unset options keep their values
     settings = resolve_settings(opts, state.settings if state and not opts.recreate else None)
+    if settings["system_apache"] and os.geteuid() != 0:
+        raise BoincError("--system_apache needs root: it writes /etc/apache2 and reloads "
+                         "Apache (without it, the demo runs an Apache of its own)")
     check_reachable(root, not settings.get("db_host"))
     if state is not None:
         why = ("--recreate" if opts.recreate else
