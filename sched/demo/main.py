@@ -220,9 +220,11 @@ def check_reachable(root, private_db):
 @contextlib.contextmanager
 def demo_lock(root):
     """One scripts/demo at a time: a lock on the directory that holds the
-    project (a lock file there would outlive us; the directory's lock doesn't)."""
+    project, or on its nearest existing ancestor (a lock file would outlive
+    us; a directory's lock doesn't, and nothing is made before the checks)."""
     parent = os.path.dirname(root)
-    os.makedirs(parent, exist_ok=True)
+    while not os.path.isdir(parent):
+        parent = os.path.dirname(parent)
     fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
