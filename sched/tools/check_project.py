@@ -23,7 +23,9 @@ One line per problem, each with its fix; exit status 1 if there is any,
 * the kernel's shared-memory limits (shmmax, shmall, shmmni) against the
   segment the feeder makes for ``<shmem_work_items>``;
 * this host's daemons of config.xml run (pid file, process and lock, as
-  the ops status page sees them), the project is ENABLED, no stop_* file;
+  the ops status page sees them), the project is ENABLED, no stop_* file,
+  no reread_db left unread for minutes; the ops program Apache is told to
+  run exists;
 * the database answers and its schema is one our server can run with
   (sched.schema.compatibility_problems).
 """
@@ -33,6 +35,7 @@ import os
 import pwd
 import re
 import stat
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -42,6 +45,8 @@ from .. import apache, cli, config, paths, shmem
 from ..errors import BoincError
 
 KEYS_PRIVATE = ("upload_private", "code_sign_private")
+# The feeder looks for reread_db every few seconds; this is long past that.
+REREAD_PATIENCE = 300
 KEYS_PUBLIC = ("upload_public", "code_sign_public")
 SCHEDULER_RE = re.compile(r'<link\s+rel="boinc_scheduler"\s+href="([^"]+)"|'
                           r"<scheduler>\s*([^<\s]+)\s*</scheduler>", re.I)
@@ -287,6 +292,17 @@ class Checker:
             if st.st_mode & 0o004:
                 self.add("%s is readable by everyone (mode %o)"
                          % (_rel(cfg, secret), stat.S_IMODE(st.st_mode)), httpd_fix)
+        program = cfg.project_path("html", "ops", apache.OPS_PROGRAM)
+        conf = cfg.project_path("%s.httpd.conf" % os.path.basename(cfg.project_dir))
+        try:
+            with open(conf, errors="replace") as f:
+                routed = "html/ops/%s" % apache.OPS_PROGRAM in f.read()
+        except OSError:
+            routed = False
+        if routed and not (os.path.isfile(program) and os.access(program, os.X_OK)):
+            self.add("%s routes the ops pages to %s, which is missing or not executable"
+                     % (os.path.basename(conf), _rel(cfg, program)),
+                     "bin/upgrade (it installs our programs), or chmod +x %s" % program)
         htpasswd = cfg.project_path("html", "ops", ".htpasswd")
         try:
             with open(htpasswd) as f:
@@ -417,6 +433,15 @@ class Checker:
                     if d.pid else ""), "cd %s && bin/start (its log: %s)" % (
                         cfg.project_dir, os.path.join(cfg.dir("log"),
                                                       d.cmd.split()[0] + ".log")))
+        reread = cfg.project_path("reread_db")
+        try:
+            waiting = time.time() - os.stat(reread).st_mtime
+        except OSError:
+            waiting = 0
+        if waiting > REREAD_PATIENCE:
+            self.add("reread_db has waited %d minutes: the feeder isn't reloading its catalog "
+                     "(not running?)" % (waiting // 60), "cd %s && bin/start (the feeder "
+                     "removes reread_db when it has reloaded)" % cfg.project_dir)
         for name, what in (("stop_daemons", "daemons stop and won't start"),
                            ("stop_sched", "the scheduler turns clients away"),
                            ("stop_upload", "the upload handler refuses files")):

@@ -73,3 +73,32 @@ def test_an_upgrade_makes_a_missing_secret(project):
     before = open(secret).read()
     assert csrf.SECRET_FILE not in install.install_programs(project.dir)
     assert open(secret).read() == before
+
+
+def test_check_project_on_a_project_never_started(bare_fcgi):
+    import subprocess
+    import time
+    reread = os.path.join(bare_fcgi.dir, "reread_db")
+    open(reread, "w").close()
+    old = time.time() - 3600
+    os.utime(reread, (old, old))
+    program = os.path.join(bare_fcgi.dir, "html", "ops", "index.py")
+    os.chmod(program, 0o644)
+    try:
+        proc = subprocess.run([os.path.join(bare_fcgi.dir, "bin", "check_project")],
+                              cwd=bare_fcgi.dir, capture_output=True, text=True, timeout=120)
+    finally:
+        os.chmod(program, 0o755)
+        os.unlink(reread)
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 1 and not proc.stderr
+    problems = [line.split(" -- fix: ")[0] for line in lines]
+    host = bare_fcgi.config.this_host.split(".")[0]
+    assert "the project is DISABLED on %s (bin/stop, or never started)" % host in problems
+    for d in ("feeder -d 3", "transitioner -d 3", "file_deleter -d 3"):
+        assert "daemon '%s' is not running on %s" % (d, host) in problems
+    assert "reread_db has waited 60 minutes: the feeder isn't reloading its catalog " \
+        "(not running?)" in problems
+    assert "bare.httpd.conf routes the ops pages to html/ops/index.py, which is missing or " \
+        "not executable" in problems
+    assert len(lines) == 6, lines
