@@ -12,7 +12,7 @@ from .. import states
 from ..db import DatabaseError
 from ..xmlutil import escape
 from . import charts, daemons, figures
-from .app import Response
+from .app import Response, close_db
 from .html import Raw, box, esc, fields, join, link, table, tag, when, ago
 
 XML_HEADER = '<?xml version="1.0" encoding="UTF-8" ?>\n'
@@ -33,6 +33,7 @@ def _gather(req):
         data["jobs"] = figures.job_counts(req.db, data["now"])
         data["apps"] = figures.app_counts(req.db, data["now"])
     except DatabaseError as exc:
+        close_db()                  # connect afresh next time
         data["db_error"] = str(exc)
     return data
 

@@ -102,3 +102,27 @@ def test_check_project_on_a_project_never_started(bare_fcgi):
     assert "bare.httpd.conf routes the ops pages to html/ops/index.py, which is missing or " \
         "not executable" in problems
     assert len(lines) == 6, lines
+
+
+def test_pages_without_a_database(bare_fcgi):
+    auth = (OPERATOR, bare_fcgi.password)
+    path = os.path.join(bare_fcgi.dir, "config.xml")
+    with open(path) as f:
+        original = f.read()
+    passwd = bare_fcgi.config.db_passwd
+    with open(path, "w") as f:
+        f.write(original.replace("<db_passwd>%s<" % passwd, "<db_passwd>wrong<"))
+    try:
+        status, _, body = http(bare_fcgi.ops_url, auth=auth)
+        assert status == 200
+        assert "Can&#x27;t read the database: can&#x27;t connect to database" in body
+        assert "file_deleter" in body                       # the daemons still show
+        status, _, body = http(bare_fcgi.ops_url + "metrics", auth=auth)
+        assert status == 200
+        assert "boinc_db_up 0" in body and 'boinc_scrape_error{part="database"} 1' in body
+        status, _, body = http(bare_fcgi.ops_url + "apps", auth=auth)
+        assert status == 503 and "database error" in body
+    finally:
+        with open(path, "w") as f:
+            f.write(original)
+    assert http(bare_fcgi.ops_url + "apps", auth=auth)[0] == 200
