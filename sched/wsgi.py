@@ -30,6 +30,38 @@ def serve_fcgi(application):
     WSGIServer(application).run()
 
 
+def under_fastcgi():
+    """Started by mod_fcgid: no CGI environment, fd 0 a listening socket."""
+    import os
+    if "GATEWAY_INTERFACE" in os.environ:
+        return False
+    import errno
+    import socket
+    import stat
+    try:
+        if not stat.S_ISSOCK(os.fstat(0).st_mode):
+            return False
+        sock = socket.socket(fileno=os.dup(0))
+    except OSError:
+        return False
+    try:
+        sock.getpeername()
+    except OSError as exc:
+        return exc.errno == errno.ENOTCONN
+    finally:
+        sock.close()
+    return False
+
+
+def serve(application):
+    """Serve as FastCGI when mod_fcgid started us, else as one CGI request
+    (for programs whose one name serves both, like html/user/*.php)."""
+    if under_fastcgi():
+        serve_fcgi(application)
+    else:
+        serve_cgi(application)
+
+
 def read_body(environ, limit):
     """The request body, or None when it is larger than ``limit`` bytes.
 

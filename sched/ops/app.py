@@ -280,32 +280,6 @@ def _error_page(req, status, message, headers=()):
     return resp
 
 
-def under_fastcgi():
-    """Started by mod_fcgid: no CGI environment, fd 0 a listening socket."""
-    if "GATEWAY_INTERFACE" in os.environ:
-        return False
-    import errno
-    import socket
-    import stat
-    try:
-        if not stat.S_ISSOCK(os.fstat(0).st_mode):
-            return False
-        sock = socket.socket(fileno=os.dup(0))
-    except OSError:
-        return False
-    try:
-        sock.getpeername()
-    except OSError as exc:
-        return exc.errno == errno.ENOTCONN
-    finally:
-        sock.close()
-    return False
-
-
 def run():
-    """Serve as FastCGI when mod_fcgid started us, else as one CGI request."""
-    from ..wsgi import serve_cgi, serve_fcgi
-    if under_fastcgi():
-        serve_fcgi(application)
-    else:
-        serve_cgi(application)
+    from ..wsgi import serve
+    serve(application)

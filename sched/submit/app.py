@@ -68,9 +68,5 @@ def application(environ, start_response):
 
 
 def run():
-    """Serve as FastCGI when mod_fcgid started us, else as one CGI request."""
-    from ..wsgi import serve_cgi, serve_fcgi
-    if webapp.under_fastcgi():
-        serve_fcgi(application)
-    else:
-        serve_cgi(application)
+    from ..wsgi import serve
+    serve(application)

@@ -80,12 +80,13 @@ def test_reply_formatting():
 
 def test_fastcgi_is_told_from_cgi(tmp_path):
     # Under pytest (no CGI variables, stdin not a listening socket): CGI.
-    assert not webapp.under_fastcgi()
+    from sched import wsgi
+    assert not wsgi.under_fastcgi()
     # A child whose fd 0 is a listening socket and without CGI variables:
     # what mod_fcgid starts.
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(webapp.__file__))))
     code = ("import sys; sys.path.insert(0, %r); from sched.web import app; "
-            "print(app.under_fastcgi())" % root)
+            "from sched import wsgi; print(wsgi.under_fastcgi())" % root)
     env = {k: v for k, v in os.environ.items() if k != "GATEWAY_INTERFACE"}
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(str(tmp_path / "sock"))
