@@ -12,8 +12,11 @@ the server gives it and honouring its replies, sends real-shaped
 
 Each of --concurrency worker processes runs its share of the hosts with one
 keep-alive HTTP connection to the scheduler.  Output: RPC/s, jobs/s, results
-acked/s, latency percentiles, errors by kind, and (with --db, read from the
-project's config.xml) DB statements per RPC from the server's counters.
+acked/s, latency percentiles, errors by kind, and (with --project, whose
+config.xml names the DB) DB statements per RPC from the server's counters --
+exact, with the DB's CPU time per RPC, where MariaDB's userstat is on.
+--warmup S runs the hosts S seconds (and until each has had a reply) before
+measuring, so that in cycle mode every host has jobs to report.
 
   bench/loadgen.py --url http://127.0.0.1:8080/proj_cgi/fcgi --auth KEY \\
       --mode fetch --concurrency 4 --duration 20 [--hosts 64] [--project DIR]
@@ -60,7 +63,7 @@ REQUEST = """<scheduler_request>
 </net_stats>
 <host_info>
     <timezone>0</timezone>
-    <domain_name>loadgen-{n}</domain_name>
+    <domain_name>loadgen-{run}-{n}</domain_name>
     <ip_addr>10.{a}.{b}.{c}</ip_addr>
     <host_cpid>{cpid}</host_cpid>
     <p_ncpus>1</p_ncpus>
@@ -104,6 +107,7 @@ done
 {file_infos}</result>
 """
 
+BARRIER_TIMEOUT = 900
 _RESULT_RE = re.compile(r"<result>\n(.*?)</result>", re.S)
 _FILE_INFO_RE = re.compile(r"<file_info>(.*?)</file_info>", re.S)
 
@@ -114,8 +118,10 @@ def tag(text, name):
 
 
 class Host:
-    def __init__(self, n, auth):
-        self.n, self.auth = n, auth
+    def __init__(self, n, auth, run):
+        # Each run is a new fleet: a server must not take a host for an earlier run's
+        # "similar" host (BOINC's would, and mark that host's jobs as errors).
+        self.n, self.auth, self.run = n, auth, run
         self.cpid = hashlib.md5(("loadgen-host-%d-%d" % (n, os.getpid())).encode()).hexdigest()
         self.hostid, self.seqno = 0, 0
         self.pending = []          # results computed, to report
@@ -124,13 +130,16 @@ class Host:
     def request(self, want_work, jobs):
         results = "".join(RESULT.format(name=r["name"], version=r["version"],
                                         file_infos=r["file_infos"]) for r in self.pending)
+        # As BOINC's client: results being reported are not "other" results (BOINC's
+        # scheduler would tell the host to abort them).
+        reporting = {r["name"] for r in self.pending}
         others = "".join("    <other_result>\n        <name>%s</name>\n    </other_result>\n"
-                         % name for name in self.held)
+                         % name for name in self.held if name not in reporting)
         n = self.n
         return REQUEST.format(auth=self.auth, hostid=self.hostid, seqno=self.seqno,
                               dont_send=0 if want_work else 1,
                               req=(jobs * 10.0 if want_work else 0.0),
-                              inst=(1.0 if want_work else 0.0), n=n,
+                              inst=(1.0 if want_work else 0.0), n=n, run=self.run,
                               a=(n >> 16) & 255, b=(n >> 8) & 255, c=n & 255, cpid=self.cpid,
                               results=results, others=others)
 
@@ -174,21 +183,33 @@ def upload(conn, path, name, max_nbytes, data):
     return conn.post(path, head.encode() + data)
 
 
-def worker(args, index, out):
+def worker(args, index, out, barrier=None):
     random.seed(os.getpid())
     sched = Connection(args.url)
     path = urllib.parse.urlsplit(args.url).path
     up = None
-    hosts = [Host(index * 100000 + i, args.auth) for i in range(max(1, args.hosts // args.concurrency))]
+    hosts = [Host(index * 100000 + i, args.auth, args.run)
+             for i in range(max(1, args.hosts // args.concurrency))]
     stats = dict(rpcs=0, jobs=0, acked=0, uploads=0, latencies=[], errors={})
 
     def error(kind):
         stats["errors"][kind] = stats["errors"].get(kind, 0) + 1
 
+    # Warming up: at least --warmup seconds and a reply for every host (so that in
+    # cycle mode each has jobs to report), then all workers start measuring together.
+    warm_until = time.time() + args.warmup if barrier else None
     deadline = time.time() + args.duration if args.duration else None
     count = args.count // args.concurrency if args.count else None
     i = 0
-    while (deadline is None or time.time() < deadline) and (count is None or stats["rpcs"] < count):
+    while True:
+        if warm_until is not None and time.time() >= warm_until and i >= len(hosts):
+            barrier.wait(BARRIER_TIMEOUT)
+            warm_until = None
+            stats.update(rpcs=0, jobs=0, acked=0, uploads=0, latencies=[], errors={})
+            deadline = time.time() + args.duration if args.duration else None
+        if warm_until is None and not ((deadline is None or time.time() < deadline)
+                                       and (count is None or stats["rpcs"] < count)):
+            break
         host = hosts[i % len(hosts)]
         i += 1
         want = args.mode != "nowork"
@@ -216,6 +237,8 @@ def worker(args, index, out):
         if hostid:
             host.hostid, host.seqno = int(hostid), 0
         host.seqno += 1
+        for _ in re.findall(r"<result_abort>", text):
+            error("result_abort")
         acks = set(re.findall(r"<result_ack>\s*<name>(.*?)</name>", text))
         for name in reported:
             if name in acks:
@@ -273,14 +296,27 @@ def percentile(values, p):
     return values[k]
 
 
-def db_questions(project):
-    """The server's statement counter (SHOW GLOBAL STATUS 'Questions'), or None."""
+def db_counters(project):
+    """The DB server's counters, or None: (statements, CPU seconds or None, exact).
+
+    Exact: with MariaDB's user statistics on (SET GLOBAL userstat=1), the
+    statements and CPU time of the project's DB user alone.  Otherwise the
+    server's statement counter (SHOW GLOBAL STATUS 'Questions'), which also
+    counts everyone else's.
+    """
     if not project:
         return None
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from sched import config, db
-    with db.connect(config.load(project)) as conn:
-        return int(conn.rows("SHOW GLOBAL STATUS LIKE 'Questions'")[0][1])
+    cfg = config.load(project)
+    with db.connect(cfg) as conn:
+        if conn.rows("SHOW GLOBAL VARIABLES LIKE 'userstat'")[0][1].upper() == "ON":
+            row = conn.query_one("SELECT SELECT_COMMANDS + UPDATE_COMMANDS + OTHER_COMMANDS AS n,"
+                                 " CPU_TIME FROM information_schema.USER_STATISTICS"
+                                 " WHERE USER = %s", (cfg.db_user,))
+            if row:
+                return int(row["n"]), float(row["CPU_TIME"]), True
+        return int(conn.rows("SHOW GLOBAL STATUS LIKE 'Questions'")[0][1]), None, False
 
 
 def main(argv=None):
@@ -292,24 +328,30 @@ def main(argv=None):
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--duration", type=float, default=0, help="seconds to run")
     p.add_argument("--count", type=int, default=0, help="RPCs to send (instead of --duration)")
+    p.add_argument("--warmup", type=float, default=0,
+                   help="seconds of load before measuring (and until every host had a reply)")
     p.add_argument("--jobs-per-rpc", type=int, default=10)
     p.add_argument("--project", help="project dir: read DB statement counts from its DB")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = p.parse_args(argv)
     if not args.duration and not args.count:
         args.duration = 10.0
-    q0 = db_questions(args.project)
+    args.run = "%x" % os.getpid()
     out = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=worker, args=(args, i, out))
+    barrier = multiprocessing.Barrier(args.concurrency + 1) if args.warmup else None
+    procs = [multiprocessing.Process(target=worker, args=(args, i, out, barrier))
              for i in range(args.concurrency)]
-    t0 = time.time()
     for proc in procs:
         proc.start()
+    if barrier:
+        barrier.wait(BARRIER_TIMEOUT)
+    q0 = db_counters(args.project)
+    t0 = time.time()
     parts = [out.get() for _ in procs]
     for proc in procs:
         proc.join()
     elapsed = time.time() - t0
-    q1 = db_questions(args.project)
+    q1 = db_counters(args.project)
     lat = [x for s in parts for x in s["latencies"]]
     errors = {}
     for s in parts:
@@ -317,6 +359,7 @@ def main(argv=None):
             errors[k] = errors.get(k, 0) + v
     rpcs = sum(s["rpcs"] for s in parts)
     figures = dict(mode=args.mode, concurrency=args.concurrency, seconds=round(elapsed, 2),
+                   window=[round(t0, 2), round(t0 + (args.duration or elapsed), 2)],
                    rpcs=rpcs, rpc_per_s=round(rpcs / elapsed, 1),
                    jobs_per_s=round(sum(s["jobs"] for s in parts) / elapsed, 1),
                    acked_per_s=round(sum(s["acked"] for s in parts) / elapsed, 1),
@@ -325,8 +368,12 @@ def main(argv=None):
                    p90_ms=round(1000 * percentile(lat, 90), 1),
                    p99_ms=round(1000 * percentile(lat, 99), 1), errors=errors)
     if q0 is not None and rpcs:
-        # includes the counter reads themselves and any daemons running: an upper bound
-        figures["db_statements_per_rpc"] = round((q1 - q0) / rpcs, 1)
+        if q0[2]:
+            figures["db_statements_per_rpc"] = round((q1[0] - q0[0]) / rpcs, 1)
+            figures["db_cpu_ms_per_rpc"] = round(1000 * (q1[1] - q0[1]) / rpcs, 2)
+        else:
+            # everyone's statements (counter reads, daemons, other clients): an upper bound
+            figures["db_statements_per_rpc_upper"] = round((q1[0] - q0[0]) / rpcs, 1)
     if args.json:
         print(json.dumps(figures))
     else:
