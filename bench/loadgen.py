@@ -299,8 +299,9 @@ def percentile(values, p):
 def db_counters(project):
     """The DB server's counters, or None: (statements, CPU seconds or None, exact).
 
-    Exact: with MariaDB's user statistics on (SET GLOBAL userstat=1), the
-    statements and CPU time of the project's DB user alone.  Otherwise the
+    Exact: with MariaDB's user statistics on (SET GLOBAL userstat=1) and a DB
+    user allowed to read them (PROCESS privilege), the statements and CPU time
+    of the project's DB user alone (its daemons included).  Otherwise the
     server's statement counter (SHOW GLOBAL STATUS 'Questions'), which also
     counts everyone else's.
     """

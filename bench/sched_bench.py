@@ -112,6 +112,8 @@ class Project:
         for h in ("localhost", "127.0.0.1"):
             self.admin.execute("CREATE USER %s@%s IDENTIFIED BY %s", (self.db_user, h, self.db_pass))
             self.admin.execute("GRANT ALL ON `%s`.* TO %%s@%%s" % self.db_name, (self.db_user, h))
+            # loadgen reads this user's MariaDB user statistics (when userstat is on)
+            self.admin.execute("GRANT PROCESS ON *.* TO %s@%s", (self.db_user, h))
         self.port = apache.free_port()
         self.name = "bench"
         self.dir = os.path.join(self.tmp, self.name)
