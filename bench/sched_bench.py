@@ -262,6 +262,13 @@ class Project:
 
     def close(self):
         self.stop()
+        if self.boinc:
+            # BOINC's feeder leaves its segment (33 MB) behind when it exits.
+            import sysv_ipc
+            try:
+                sysv_ipc.SharedMemory(int(self.cfg.get("shmem_key"), 0)).remove()
+            except sysv_ipc.Error:
+                pass
         self.db.close()
         if not self.keep:
             self.admin.execute("DROP DATABASE IF EXISTS `%s`" % self.db_name)
