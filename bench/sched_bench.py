@@ -236,11 +236,13 @@ class Project:
         finally:
             cache.detach()
 
-    def start(self, daemons):
+    def start(self, daemons, web=True):
         """Start the daemons, wait for the job cache, then serve the project."""
         for cmd in daemons:
             self.daemon(cmd)
         self._wait_for_feeder()
+        if not web:
+            return
         if self.web is None:
             conf = os.path.join(self.dir, "%s.httpd.conf" % self.name)
             self.web = apache.PrivateApache(os.path.join(self.tmp, "apache"), self.port, [conf])

@@ -15,20 +15,33 @@ _KIND = {CRITICAL: "[CRITICAL]", WARNING: "[warning]", NORMAL: "",
          DEBUG: "[debug]", DETAIL: "[detail]"}
 
 
+_second = [None, ""]         # the last whole second formatted, and its text
+
+
 def timestamp(now=None):
     now = time.time() if now is None else now
-    frac = int((now - int(now)) * 10000)
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + ".%04d UTC" % frac
+    whole = int(now)
+    if whole != _second[0]:
+        _second[:] = whole, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole))
+    return "%s.%04d UTC" % (_second[1], int((now - whole) * 10000))
 
 
 class Log:
     """A message log writing to a stream (stderr for daemons, a file for CGIs)."""
 
-    def __init__(self, level=NORMAL, stream=None, with_pid=False):
+    def __init__(self, level=NORMAL, stream=None, with_pid=False, flush_each=True):
         self.level = level
         self.stream = stream
         self.pid_label = " [PID=%-5d]" % os.getpid() if with_pid else ""
         self.indent = 0
+        # False: the caller flushes (the scheduler, once per request)
+        self.flush_each = flush_each
+
+    def flush(self):
+        try:
+            (self.stream or sys.stderr).flush()
+        except (OSError, ValueError):
+            pass
 
     def wanted(self, kind):
         return kind <= self.level
@@ -43,7 +56,8 @@ class Log:
                                  " " * self.indent)
         try:
             stream.write("".join(prefix + line + "\n" for line in lines))
-            stream.flush()
+            if self.flush_each:
+                stream.flush()
         except (OSError, ValueError):
             pass    # a full disk or closed stream must not take the program down
 

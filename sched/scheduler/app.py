@@ -23,6 +23,9 @@ MAX_REQUEST_BYTES = 16 << 20      # real requests are ~10 KB; 64 reports with st
 
 
 class _State:
+    project_dir = None
+    log = None
+    log_id = None
     config = None
     config_mtime = None
     db = None
@@ -36,7 +39,9 @@ _state = _State()
 
 
 def _config():
-    path = os.path.join(_project_dir(), "config.xml")
+    if _state.project_dir is None:
+        _state.project_dir = _project_dir()
+    path = os.path.join(_state.project_dir, "config.xml")
     mtime = os.stat(path).st_mtime
     if _state.config is None or mtime != _state.config_mtime:
         _state.config = configmod.load_file(path, os.path.dirname(path))
@@ -61,13 +66,32 @@ def _project_dir():
 
 
 def _open_log(cfg):
-    log_dir = cfg.dir("log")
+    """The scheduler log, kept open from one request to the next (FastCGI);
+    opened anew when the file was moved away (log rotation) or the config
+    changed.  Lines are written at the end of each request."""
+    path = os.path.join(cfg.dir("log"), "scheduler.log")
     try:
-        os.makedirs(log_dir, mode=0o1770, exist_ok=True)
-        stream = open(os.path.join(log_dir, "scheduler.log"), "a")
+        st = os.stat(path)
+        ident = (path, st.st_dev, st.st_ino, cfg.sched_debug_level)
+    except OSError:
+        ident = None
+    log = _state.log
+    if log is not None and ident is not None and ident == _state.log_id:
+        log.indent = 0
+        return log
+    if log is not None:
+        log.stream.close()
+        _state.log = None
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o1770, exist_ok=True)
+        stream = open(path, "a")
+        st = os.fstat(stream.fileno())
     except OSError:
         return None
-    return logmod.Log(level=cfg.sched_debug_level, stream=stream, with_pid=True)
+    _state.log = logmod.Log(level=cfg.sched_debug_level, stream=stream, with_pid=True,
+                            flush_each=False)
+    _state.log_id = (path, st.st_dev, st.st_ino, cfg.sched_debug_level)
+    return _state.log
 
 
 def _file_text(cfg, name):
@@ -141,7 +165,7 @@ def application(environ, start_response):
         return _respond(start_response, replymod.project_down(
             "Server error: please try again later", cfg.maintenance_delay), "text/plain")
     finally:
-        log.stream.close()
+        log.flush()
 
 
 def _handle(environ, start_response, cfg, log, started, body):

@@ -49,6 +49,21 @@ def _host(db, hostid):
     return db.query_one("SELECT * FROM host WHERE id=%s", (hostid,))
 
 
+_OWNER_COLUMNS = [c.strip() for c in USER_COLUMNS.split(",")]
+_HOST_AND_OWNER = ("SELECT host.*, %s FROM host LEFT JOIN user ON user.id=host.userid "
+                   "WHERE host.id=%%s" % ", ".join("user.%s AS `owner.%s`" % (c, c)
+                                                   for c in _OWNER_COLUMNS))
+
+
+def _host_and_owner(db, hostid):
+    """The host and its owner in one statement (the usual RPC: a known host)."""
+    row = db.query_one(_HOST_AND_OWNER, (hostid,))
+    if row is None:
+        return None, None
+    owner = {c: row.pop("owner." + c) for c in _OWNER_COLUMNS}
+    return row, (owner if owner["id"] is not None else None)
+
+
 def _obviously_different(host, req_host):
     return (host["p_ncpus"] != req_host.get("p_ncpus", 0)
             or any(host[k] != req_host.get(k, "") for k in
@@ -140,9 +155,9 @@ def authenticate(ctx):
     host = None
     need_new = False
     if req.hostid:
-        host = _host(db, req.hostid)
+        host, owner = _host_and_owner(db, req.hostid)
         while host and host["userid"] == 0:          # merged: follow the pointer
-            forward = _host(db, host["rpc_seqno"])
+            forward, owner = _host_and_owner(db, host["rpc_seqno"])
             if forward is None:
                 host = None
                 break
@@ -154,7 +169,6 @@ def authenticate(ctx):
             log.normal("[HOST#%d?] can't find host", req.hostid)
             req.hostid = 0
     if host is not None:
-        owner = _user_where(db, "id=%s", (host["userid"],))
         if owner and owner["authenticator"] == req.authenticator:
             user = owner
         elif owner and weak_auth(owner) == req.authenticator:

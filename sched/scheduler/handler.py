@@ -103,55 +103,76 @@ def _send_code_sign_key(ctx):
     return False
 
 
+def _finite(v):
+    return v if not isinstance(v, float) or v - v == 0.0 else 0.0     # no nan/inf
+
+
 def _update_host(ctx, initial):
     """Copy what the client says about itself into the host row (changed columns only)."""
-    req, host = ctx.req, dict(ctx.host)
+    req, host = ctx.req, ctx.host
     h = req.host
-    for k in HOST_COPY:
-        if k in h:
-            host[k] = h[k]
+    new = {k: h[k] for k in HOST_COPY if k in h}
     ip = h.get("last_ip_addr", "")
     if ip != initial["last_ip_addr"]:
-        host["last_ip_addr"], host["nsame_ip_addr"] = ip, 0
+        new["last_ip_addr"], new["nsame_ip_addr"] = ip, 0
     else:
-        host["nsame_ip_addr"] = initial["nsame_ip_addr"] + 1
+        new["nsame_ip_addr"] = initial["nsame_ip_addr"] + 1
     ts = req.time_stats
     for k in ("on_frac", "connected_frac", "active_frac", "gpu_active_frac"):
         if k in ts:
-            host[k] = ts[k]
+            new[k] = ts[k]
     if req.duration_correction_factor:
-        host["duration_correction_factor"] = req.duration_correction_factor
+        new["duration_correction_factor"] = req.duration_correction_factor
     du = req.disk_usage
-    host["d_boinc_used_total"] = du.get("d_boinc_used_total", 0.0)
-    host["d_boinc_used_project"] = du.get("d_boinc_used_project", 0.0)
+    new["d_boinc_used_total"] = du.get("d_boinc_used_total", 0.0)
+    new["d_boinc_used_project"] = du.get("d_boinc_used_project", 0.0)
     if "d_project_share" in du:
-        host["d_boinc_max"] = du["d_project_share"]
+        new["d_boinc_max"] = du["d_project_share"]
     ns = req.net_stats
     if "bwup" in ns:
-        host["n_bwup"], host["n_bwdown"] = ns["bwup"], ns.get("bwdown", 0.0)
+        new["n_bwup"], new["n_bwdown"] = ns["bwup"], ns.get("bwdown", 0.0)
     if h.get("host_cpid"):
-        host["host_cpid"] = md5_hex(h["host_cpid"] + ctx.user["email_addr"])
+        new["host_cpid"] = md5_hex(h["host_cpid"] + ctx.user["email_addr"])
     if ctx.remote_addr:
-        host["external_ip_addr"] = ctx.remote_addr[:255]
-    host["rpc_seqno"] = req.rpc_seqno
-    host["rpc_time"] = int(time.time())
-    host["p_ngpus"] = int(sum(c.count for c in req.coprocs))
-    host["p_gpu_fpops"] = sum(c.count * c.peak_flops for c in req.coprocs)
-    if "misc" in host:
-        host["misc"] = _host_misc(req)
+        new["external_ip_addr"] = ctx.remote_addr[:255]
+    new["rpc_seqno"] = req.rpc_seqno
+    new["rpc_time"] = int(time.time())
+    if req.coprocs:
+        new["p_ngpus"] = int(sum(c.count for c in req.coprocs))
+        new["p_gpu_fpops"] = sum(c.count * c.peak_flops for c in req.coprocs)
     else:
-        host["serialnum"] = "[BOINC|%s]" % req.client_version_string
-    for k, v in list(host.items()):
-        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
-            host[k] = 0.0
-    changed = [k for k in host if k != "id" and host[k] != initial.get(k)]
+        new["p_ngpus"], new["p_gpu_fpops"] = 0, 0.0
+    if "misc" in host:
+        new["misc"] = _host_misc(req)
+    else:
+        new["serialnum"] = "[BOINC|%s]" % req.client_version_string
+    # Columns set earlier in this RPC (credit, counters) are in ctx.host already.
+    changed = {k: _finite(v) for k, v in new.items()}
+    changed = {k: v for k, v in changed.items() if v != initial.get(k)}
+    changed.update((k, v) for k, v in host.items()
+                   if k not in changed and k != "id" and v != initial.get(k))
     if changed:
         ctx.db.execute("UPDATE host SET %s WHERE id=%%s" % ", ".join("%s=%%s" % k for k in changed),
-                       [host[k] for k in changed] + [host["id"]])
-    ctx.host.update(host)
+                       list(changed.values()) + [host["id"]])
+    host.update(changed)
+
+
+_misc_cache = {}
 
 
 def _host_misc(req):
+    key = (req.client_version_string, req.host.get("virtualbox_version"),
+           req.host.get("p_features"), req.host.get("p_vm_extensions_disabled"),
+           req.host.get("docker_version"), req.host.get("docker_type"))
+    text = _misc_cache.get(key)
+    if text is None:
+        if len(_misc_cache) > 1000:
+            _misc_cache.clear()
+        text = _misc_cache[key] = _host_misc_text(req)
+    return text
+
+
+def _host_misc_text(req):
     info = {"client_version": req.client_version_string}
     if req.host.get("virtualbox_version"):
         feats = req.host.get("p_features", "")

@@ -7,7 +7,7 @@ by the per-field caps below, which mirror BOINC's buffer and column sizes.
 """
 
 from ..record import Record
-from .scan import ScanError, as_bool, as_float, as_int, as_str, children
+from .scan import ScanError, as_bool, as_float, as_int, as_str, children, items
 
 BLOB_SIZE = 65535           # a BLOB column; BOINC truncates stderr_out likewise
 MAX_DAYS = 28 * 86400       # work requests are clamped to 28 days
@@ -131,7 +131,7 @@ class Request(Record):
 
 def _numbers(inner, names):
     out = {}
-    for tag, value, _ in children(inner or ""):
+    for tag, value in items(inner):
         if tag in names:
             out[tag] = as_float(value)
     return out
@@ -139,7 +139,7 @@ def _numbers(inner, names):
 
 def _host_info(inner):
     host = {}
-    for tag, value, _ in children(inner or ""):
+    for tag, value in items(inner):
         if tag in HOST_STR:
             host[tag] = as_str(value)
         elif tag in HOST_NUM:
@@ -156,7 +156,7 @@ def _host_info(inner):
 def _result(inner):
     r = ReportedResult(exit_status=0)
     out = []
-    for tag, value, _ in children(inner or ""):
+    for tag, value in items(inner):
         if tag == "name":
             r.name = as_str(value)
         elif tag == "state":
@@ -222,11 +222,22 @@ def _names(inner, item_tag):
     names = []
     for tag, value, _ in children(inner or ""):
         if tag == item_tag:
-            for t, v, _ in children(value or ""):
+            for t, v in items(value):
                 if t == "name":
                     names.append(as_str(v))
                     break
     return names
+
+
+_SIMPLE_STR = frozenset(("authenticator", "cross_project_id", "platform_name", "client_brand",
+                         "global_prefs_source_email_hash"))
+_SIMPLE_INT = frozenset(("hostid", "rpc_seqno", "core_client_major_version",
+                         "core_client_minor_version", "core_client_release", "sandbox",
+                         "allow_multiple_clients"))
+_SIMPLE_FLOAT = frozenset(("work_req_seconds", "cpu_req_secs", "cpu_req_instances",
+                           "resource_share_fraction", "rrs_fraction", "prrs_fraction",
+                           "duration_correction_factor", "uptime", "previous_uptime",
+                           "estimated_delay"))
 
 
 def parse(text):
@@ -242,23 +253,13 @@ def parse(text):
     if body is None:
         raise ScanError("no end tag")
     req = Request()
-    simple_str = {"authenticator", "cross_project_id", "platform_name", "client_brand",
-                  "global_prefs_source_email_hash"}
-    simple_int = {"hostid", "rpc_seqno", "core_client_major_version",
-                  "core_client_minor_version", "core_client_release", "sandbox",
-                  "allow_multiple_clients"}
-    simple_float = {"work_req_seconds", "cpu_req_secs", "cpu_req_instances",
-                    "resource_share_fraction", "rrs_fraction", "prrs_fraction",
-                    "duration_correction_factor", "uptime", "previous_uptime"}
     for tag, inner, _ in children(body):
-        if tag in simple_str:
+        if tag in _SIMPLE_STR:
             setattr(req, tag, as_str(inner))
-        elif tag in simple_int:
+        elif tag in _SIMPLE_INT:
             setattr(req, tag, as_int(inner))
-        elif tag in simple_float:
+        elif tag in _SIMPLE_FLOAT:
             setattr(req, tag, as_float(inner))
-        elif tag == "estimated_delay":
-            req.estimated_delay = as_float(inner)
         elif tag in ("dont_send_work", "client_cap_plan_class"):
             setattr(req, tag, as_bool(inner))
         elif tag == "alt_platform":

@@ -9,7 +9,14 @@ entities beyond the five predefined escapes, so no XML bomb can grow.
 
 import re
 
-_OPEN = re.compile(r"<([A-Za-z_][\w.:-]*)((?:\s[^<>]*?)?)(/?)>")
+# The next thing at the top level: a leaf element in one match (the common
+# case), else an element's start tag, else a comment or another <!, <?, </.
+_NEXT = re.compile(r"<(?:([A-Za-z_][\w.:-]*)>([^<]*)</\1>"
+                   r"|([A-Za-z_][\w.:-]*)((?:\s[^<>]*?)?)(/?)>"
+                   r"|(!--)|[?!/])")
+_LEAF = re.compile(r"<([A-Za-z_][\w.:-]*)>([^<]*)</\1>")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 _ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"),
             ("&amp;", "&"))
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
@@ -29,32 +36,39 @@ def children(text, start=0, end=None):
     """
     end = len(text) if end is None else end
     pos = start
-    while pos < end:
-        lt = text.find("<", pos, end)
-        if lt < 0:
+    search = _NEXT.search
+    while True:
+        m = search(text, pos, end)
+        if m is None:
             return
-        if text.startswith("<!--", lt):
-            close = text.find("-->", lt + 4, end)
-            pos = end if close < 0 else close + 3
-            continue
-        if text.startswith("<?", lt) or text.startswith("<!", lt) or text.startswith("</", lt):
-            close = text.find(">", lt, end)
-            pos = end if close < 0 else close + 1
-            continue
-        m = _OPEN.match(text, lt, end)
-        if not m:
-            pos = lt + 1
-            continue
-        tag, attrs, selfclosing = m.group(1), m.group(2), m.group(3)
-        if selfclosing:
-            yield tag, None, attrs
+        leaf, inner, tag, attrs, selfclosing, comment = m.groups()
+        if leaf is not None:                # <tag>text</tag>, most of any request
+            yield leaf, inner, ""
             pos = m.end()
-            continue
-        close = _find_close(text, tag, m.end(), end)
-        if close < 0:
-            raise ScanError("no end tag for <%s>" % tag)
-        yield tag, text[m.end():close], attrs
-        pos = close + len(tag) + 3
+        elif tag is not None:
+            if selfclosing:
+                yield tag, None, attrs
+                pos = m.end()
+                continue
+            close = _find_close(text, tag, m.end(), end)
+            if close < 0:
+                raise ScanError("no end tag for <%s>" % tag)
+            yield tag, text[m.end():close], attrs
+            pos = close + len(tag) + 3
+        else:                               # <!-- -->, <? ?>, <!...>, a stray </x>
+            close = text.find("-->" if comment else ">", m.end(), end)
+            pos = end if close < 0 else close + (3 if comment else 1)
+
+
+def items(inner):
+    """``(tag, inner)`` of each element at the top of ``inner``, as children()
+    finds them; found in one pass when they are all leaves (the usual case)."""
+    if not inner:
+        return ()
+    found = _LEAF.findall(inner)
+    if inner.count("<") == 2 * len(found):      # nothing else: no nesting, comments, ...
+        return found
+    return [(tag, value) for tag, value, _ in children(inner)]
 
 
 def _find_close(text, tag, pos, end):
@@ -116,16 +130,24 @@ def as_float(inner, default=0.0):
     s = as_str(inner)
     if not s:
         return default
-    m = re.match(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s)
-    if not m:
-        return default
-    value = float(m.group(0))
-    return value if value == value and abs(value) != float("inf") else default
+    try:
+        # float() reads what atof reads, and more: '1_0', non-ASCII digits, 'nan'
+        if "_" in s or not s.isascii() or s[-1] in "nNyY":
+            raise ValueError
+        value = float(s)
+    except ValueError:
+        m = _NUMBER.match(s)
+        if not m:
+            return default
+        value = float(m.group(0))
+    return value if value - value == 0.0 else default      # not inf, not nan
 
 
 def as_int(inner, default=0):
     s = as_str(inner)
-    m = re.match(r"[+-]?\d+", s)
+    if s.isdigit() and s.isascii():
+        return int(s)
+    m = _INTEGER.match(s)
     return int(m.group(0)) if m else default
 
 

@@ -39,7 +39,8 @@ def rpc(wp, body, monkeypatch, method="POST"):
 @pytest.fixture(autouse=True)
 def fresh_state():
     """Each test starts as a new process would (no cached config/DB/cache)."""
-    for name in ("config", "config_mtime", "db", "cache", "key_text", "key_mtime"):
+    for name in ("project_dir", "log", "log_id", "config", "config_mtime", "db", "cache",
+                 "key_text", "key_mtime"):
         setattr(schedapp._state, name, None)
     schedapp._state.texts = {}
     yield
