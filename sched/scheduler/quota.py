@@ -28,19 +28,29 @@ def _day_of_year(t, host_id):
 
 
 class HostAppVersions:
+    """Read on first use: an RPC that reports nothing and asks for nothing
+    never needs them (one statement fewer)."""
+
     def __init__(self, db, cfg, log, host):
         self.db, self.cfg, self.log, self.host = db, cfg, log, host
-        self.rows = {}
+        self._rows = None
+        self.last_rpc_time = host["rpc_time"]       # before this RPC updates it
         self.new = set()
         self.dirty = set()
-        rows = db.query("SELECT %s FROM host_app_version WHERE host_id=%%s" % ", ".join(COLUMNS),
-                        (host["id"],))
-        now = int(time.time())
-        self.new_day = (_day_of_year(host["rpc_time"], host["id"])
-                        != _day_of_year(now, host["id"]))
-        for row in rows:
-            self.rows[row["app_version_id"]] = row
-            self._update_quota(row)
+
+    @property
+    def rows(self):
+        if self._rows is None:
+            self._rows = {}
+            rows = self.db.query("SELECT %s FROM host_app_version WHERE host_id=%%s"
+                                 % ", ".join(COLUMNS), (self.host["id"],))
+            now = int(time.time())
+            self.new_day = (_day_of_year(self.last_rpc_time, self.host["id"])
+                            != _day_of_year(now, self.host["id"]))
+            for row in rows:
+                self._rows[row["app_version_id"]] = row
+                self._update_quota(row)
+        return self._rows
 
     def _update_quota(self, row):
         if self.cfg.daily_result_quota and row["max_jobs_per_day"] == 0:
@@ -53,9 +63,10 @@ class HostAppVersions:
     def get(self, gavid, create=False):
         row = self.rows.get(gavid)
         if row is None and create:
+            # As BOINC: a new row starts with no limit; the next RPC gives it
+            # daily_result_quota (see _update_quota).
             row = {c: 0 for c in COLUMNS}
-            row.update(host_id=self.host["id"], app_version_id=gavid,
-                       max_jobs_per_day=self.cfg.daily_result_quota)
+            row.update(host_id=self.host["id"], app_version_id=gavid)
             self.rows[gavid] = row
             self.new.add(gavid)
         return row
@@ -95,15 +106,33 @@ class HostAppVersions:
         row["n_jobs_today"] += 1
         self.dirty.add(gavid)
 
-    def quota_exceeded(self, gavid, ninstances):
-        """This host has had its daily share of jobs for this version."""
+    def daily_limit(self, gavid, ncpus, gpus=None):
+        """BOINC's scaled_max_jobs_per_day: the row's limit times the host's CPUs
+        (a CPU version) or its GPUs and <gpu_multiplier> (a GPU version); a
+        limit of 1 is not scaled.  None when the host has no row yet."""
         row = self.get(gavid)
-        if row is None or not self.cfg.daily_result_quota:
-            return False
-        return row["n_jobs_today"] >= row["max_jobs_per_day"] * max(ninstances, 1)
+        if row is None or gavid in self.new:     # BOINC sees new rows only next RPC
+            return None
+        n = row["max_jobs_per_day"]
+        if n == 1:
+            return 1
+        if gpus is None:
+            return n * ncpus if ncpus else n
+        if gpus:
+            n *= int(gpus)
+        return n * self.cfg.gpu_multiplier if self.cfg.gpu_multiplier else n
+
+    def quota_exceeded(self, gavid, ncpus, gpus=None):
+        """This host has had its daily share of jobs for this version.  As in
+        BOINC, a row with no limit (daily_result_quota 0) is exceeded at once:
+        such a host gets its first batch and then nothing more for the day."""
+        limit = self.daily_limit(gavid, ncpus, gpus)
+        return limit is not None and self.rows[gavid]["n_jobs_today"] >= limit
 
     def write(self):
         """Write the new and changed rows (one statement each)."""
+        if self._rows is None:
+            return
         for gavid in sorted(self.new):
             row = self.rows[gavid]
             self.db.execute("INSERT INTO host_app_version (%s) VALUES (%s) "

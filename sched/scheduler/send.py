@@ -60,6 +60,7 @@ class WorkRequest:
                                       0.1), 1.0)
         self.njobs = 0
         self.reasons = {}          # message -> priority, said once each
+        self.quota_exceeded = None  # a version's max_jobs_per_day, when it was the limit
 
     def need_more(self):
         if self.njobs >= self.max_jobs:
@@ -106,6 +107,12 @@ def _memory_limit_ok(wu, platform):
     return wu["rsc_memory_bound"] <= limit
 
 
+def _host_ncpus(ctx):
+    """The CPUs a daily quota is scaled by: what the request reports (BOINC
+    copies it into the host before sending), not the preferences' share."""
+    return ctx.req.host.get("p_ncpus") or ctx.host.get("p_ncpus") or 0
+
+
 class VersionChooser:
     """The best app version per app for this host (cached for the RPC)."""
 
@@ -143,11 +150,12 @@ class VersionChooser:
                 if usage is None:
                     continue
                 gavid = generalized_app_version_id(av["id"], app["id"])
-                if ctx.quota.quota_exceeded(gavid, self.wreq.ncpus):
+                host_ncpus = _host_ncpus(ctx)
+                if ctx.quota.quota_exceeded(gavid, host_ncpus):
                     self.wreq.reasons.setdefault(
-                        "This computer has finished a daily quota of %d tasks"
-                        % (ctx.quota.get(gavid)["max_jobs_per_day"] * self.wreq.ncpus),
-                        "notice")
+                        "Daily job limit (%d) has been reached"
+                        % ctx.quota.daily_limit(gavid, host_ncpus), "notice")
+                    self.wreq.quota_exceeded = ctx.quota.get(gavid)["max_jobs_per_day"]
                     continue
                 cand = (usage["projected_flops"], av, platform, usage)
                 if best is None or cand[0] > best[0]:
@@ -234,11 +242,15 @@ def send_work(ctx):
     candidates.sort(key=lambda c: (-c[0], c[1]))
     sent_wus = set()
     now = int(time.time())
+    host_ncpus = _host_ncpus(ctx)
     for score, _, wu, slot, app, (flops, av, platform, usage) in candidates:
         if not wreq.need_more():
             break
         if wu["id"] in sent_wus:
             continue
+        gavid = generalized_app_version_id(av["id"], app["id"])
+        if ctx.quota.quota_exceeded(gavid, host_ncpus):
+            continue                # reached with the jobs of this RPC (BOINC checks per job)
         reason = _feasible(ctx, wreq, wu, app, platform)
         if reason is None and not _deadline_ok(ctx, wreq, wu, usage):
             reason = "deadline"
@@ -276,6 +288,9 @@ def send_work(ctx):
         reply.message("No tasks sent", "low")
         for text, priority in wreq.reasons.items():
             reply.message(text, priority)
+        if wreq.quota_exceeded is not None:
+            reply.message("This computer has finished a daily quota of %d tasks"
+                          % wreq.quota_exceeded, "low")
     return wreq.njobs
 
 
