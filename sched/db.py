@@ -19,7 +19,16 @@ _CANT_CONNECT = (1044, 1045, 1049, 2002, 2003, 2005)
 
 
 class DatabaseError(BoincError):
-    """The database can't be reached or refused a statement."""
+    """The database can't be reached or refused a statement (``code``: the
+    server's error number, 0 if none)."""
+
+    def __init__(self, message, code=0):
+        super().__init__(message)
+        self.code = code
+
+
+# The server gave up on a transaction that waited for locks; it can be retried.
+LOCK_ERRORS = (1205, 1213)          # lock wait timeout, deadlock
 
 
 def _split_host(host, port):
@@ -98,11 +107,12 @@ class Database:
                 self.close()
                 self.connect()
                 return fn(self.conn)
-            raise DatabaseError("%s: %s [%s]" % (self.describe(), exc.args[-1],
-                                                 _short(sql))) from None
+            raise DatabaseError("%s: %s [%s]" % (self.describe(), exc.args[-1], _short(sql)),
+                                code) from None
         except MySQLdb.Error as exc:
-            raise DatabaseError("%s: %s [%s]" % (self.describe(), exc.args[-1],
-                                                 _short(sql))) from None
+            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+            raise DatabaseError("%s: %s [%s]" % (self.describe(), exc.args[-1], _short(sql)),
+                                code) from None
 
     # -- reading
     def query(self, sql, args=None):

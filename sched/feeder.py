@@ -40,16 +40,23 @@ ORDERS = {
 FIRST_PASS, SECOND_PASS, OVER = 0, 1, 2
 
 _WU_SELECT = ", ".join("workunit." + c for c in shmem.WU_COLUMNS)
-# STRAIGHT_JOIN keeps BOINC's access path (unsent results by ind_res_st, then
-# their workunits) whatever the table statistics say: with the statistics of
-# freshly filled tables MariaDB otherwise starts from workunit and, held to
-# ind_res_st, rescans every unsent result per workunit (seconds at 2000 jobs).
+# BOINC's enumeration, in two steps with the same rows in the same order:
+# first the narrow result columns (+ the job's id), sorted, then the chosen
+# jobs' workunit rows by id.  Sorting the unsent pool joined with every
+# workunit column (blobs included) makes MariaDB build an on-disk temporary
+# table of the whole pool: 150 ms at 20,000 unsent jobs, against 55 ms this
+# way.  STRAIGHT_JOIN keeps BOINC's access path (unsent results by
+# ind_res_st, then their workunits) whatever the table statistics say: with
+# the statistics of freshly filled tables MariaDB otherwise starts from
+# workunit and, held to ind_res_st, rescans every unsent result per workunit
+# (seconds at 2000 jobs).
 _FILL_QUERY = (
     "SELECT HIGH_PRIORITY STRAIGHT_JOIN "
-    "r1.id, r1.priority, r1.server_state, r1.report_deadline, %s "
+    "r1.id, r1.priority, r1.server_state, r1.report_deadline, r1.workunitid "
     "FROM result r1 FORCE INDEX (ind_res_st), workunit, app "
-    "WHERE r1.server_state=%%s AND r1.workunitid=workunit.id AND workunit.appid=app.id "
-    "AND app.deprecated=0 AND workunit.transitioner_flags=0" % _WU_SELECT)
+    "WHERE r1.server_state=%s AND r1.workunitid=workunit.id AND workunit.appid=app.id "
+    "AND app.deprecated=0 AND workunit.transitioner_flags=0")
+_WU_QUERY = "SELECT workunit.id, %s FROM workunit WHERE workunit.id IN (%%s)" % _WU_SELECT
 # --by_batch: results ranked within their batch, rank 0 of every batch first.
 _BY_BATCH_QUERY = (
     "SELECT STRAIGHT_JOIN r1.id, r1.priority, r1.server_state, r1.report_deadline, %s "
@@ -164,7 +171,10 @@ class Feeder(Daemon):
         except FileNotFoundError:
             pass
         nslots = cfg.work_items
-        self.enum_limit = cfg.query_size
+        # BOINC enumerates 2 x slots unless <feeder_query_size> says; each
+        # enumeration sorts the whole unsent pool, so ours takes at least
+        # MIN_ENUM (the order of the jobs sent is the same).
+        self.enum_limit = cfg.feeder_query_size or max(cfg.query_size, self.MIN_ENUM)
         max_counts = {}
         for table in shmem.DEFAULT_MAX:
             value = cfg.get("shmem_max_" + table)
@@ -397,10 +407,19 @@ class Feeder(Daemon):
         if enum.appid is not None:
             sql += " AND r1.appid=%s"
             params.append(enum.appid)
-        sql += " ORDER BY r1.batch_rank" if self.order == "by_batch" else " " + self.order
+        # ties (a job's several results) in result order, as the tests and
+        # operators expect to see them
+        sql += " ORDER BY r1.batch_rank" if self.order == "by_batch" else \
+            " %s, r1.id" % self.order.rstrip()
         sql += " LIMIT %s"
         params.append(enum.limit)
-        return self.db.rows(sql, params)
+        rows = self.db.rows(sql, params)
+        if self.order == "by_batch" or not rows:
+            return rows
+        ids = sorted({r[4] for r in rows})
+        wus = {w[0]: w[1:] for w in self.db.rows(_WU_QUERY % ",".join(["%s"] * len(ids)), ids)}
+        # a job gone between the two statements (purged) is skipped
+        return [r[:4] + wus[r[4]] for r in rows if r[4] in wus]
 
     def get_job(self, app_index, phases, in_cache, pending):
         """The next enumerated result not already cached, or None once the
@@ -494,7 +513,8 @@ class Feeder(Daemon):
         return bool(filled)
 
     # How often the feeder looks at the slots while it sleeps.
-    WATCH_INTERVAL = 0.05
+    WATCH_INTERVAL = 0.01
+    MIN_ENUM = 1000
 
     def sleep(self, seconds):
         """Sleep, but wake early once schedulers have emptied a quarter of the

@@ -13,6 +13,7 @@ import random
 import time
 
 from .. import states
+from ..db import LOCK_ERRORS, DatabaseError
 from . import plans
 from .quota import generalized_app_version_id
 from .reply import app_version_xml, result_xml
@@ -240,8 +241,42 @@ def send_work(ctx):
         score = slot.res_priority + (1 if slot.infeasible_count else 0)
         candidates.append((score, random.random(), wu, slot, app, best))
     candidates.sort(key=lambda c: (-c[0], c[1]))
-    sent_wus = set()
     now = int(time.time())
+    try:
+        # One transaction: one commit for all the jobs of the RPC, not two each.
+        with ctx.db.transaction():
+            marked = _mark_jobs(ctx, wreq, candidates, now)
+            texts = _result_texts(ctx.db, [job[0] for job in marked])
+    except DatabaseError as exc:
+        if exc.code not in LOCK_ERRORS:
+            raise
+        # Another scheduler holds a job's workunit: nothing was sent; the jobs
+        # taken from the cache stay unsent in the DB and the feeder brings them back.
+        log.normal("jobs not sent: %s", exc)
+        ctx.quota.forget_sent()
+        marked, texts = [], {}
+        wreq.njobs = 0
+    for resultid, wu, xml_doc, app, av, platform, usage, deadline in marked:
+        name, xml_in = texts[resultid]
+        _add_to_reply(ctx, resultid, name, xml_in, wu, xml_doc, app, av, platform, usage,
+                      deadline)
+    reply.njobs_sent = wreq.njobs
+    if wreq.njobs == 0 and ctx.req.requesting_work:
+        reply.message("No tasks sent", "low")
+        for text, priority in wreq.reasons.items():
+            reply.message(text, priority)
+        if wreq.quota_exceeded is not None:
+            reply.message("This computer has finished a daily quota of %d tasks"
+                          % wreq.quota_exceeded, "low")
+    return wreq.njobs
+
+
+def _mark_jobs(ctx, wreq, candidates, now):
+    """Claim and mark sent the candidates the host takes, best first; the list
+    of (resultid, wu, xml_doc, app, av, platform, usage, deadline) marked."""
+    cache, log, cfg = ctx.cache, ctx.log, ctx.cfg
+    marked = []
+    sent_wus = set()
     host_ncpus = _host_ncpus(ctx)
     for score, _, wu, slot, app, (flops, av, platform, usage) in candidates:
         if not wreq.need_more():
@@ -269,13 +304,15 @@ def send_work(ctx):
             xml_doc = wu["xml_doc"]
             if xml_doc is None:         # too big for the slot: from the DB
                 xml_doc = cache.workunit(slot, ctx.db)["xml_doc"] or ""
-            sent = send_result(ctx, slot.resultid, wu, xml_doc, app, av, platform, usage, now)
+            deadline = _mark_sent(ctx, slot.resultid, wu, av, usage, now)
         except BaseException:
             cache.release(slot)
             raise
         cache.take(slot)        # sent, or no longer sendable: the feeder refills it
-        if not sent:
+        if deadline is None:
             continue
+        marked.append((slot.resultid, wu, xml_doc, app, av, platform, usage, deadline))
+        ctx.quota.job_sent(generalized_app_version_id(av["id"], app["id"]))
         sent_wus.add(wu["id"])
         wreq.njobs += 1
         duration = wu["rsc_fpops_est"] / usage["projected_flops"] / wreq.available_frac
@@ -283,31 +320,46 @@ def send_work(ctx):
         wreq.req_secs -= duration * usage["avg_ncpus"]
         wreq.req_instances -= usage["avg_ncpus"]
         wreq.disk_available -= wu["rsc_disk_bound"]
-    reply.njobs_sent = wreq.njobs
-    if wreq.njobs == 0 and ctx.req.requesting_work:
-        reply.message("No tasks sent", "low")
-        for text, priority in wreq.reasons.items():
-            reply.message(text, priority)
-        if wreq.quota_exceeded is not None:
-            reply.message("This computer has finished a daily quota of %d tasks"
-                          % wreq.quota_exceeded, "low")
-    return wreq.njobs
+    return marked
+
+
+def _result_texts(db, resultids):
+    """{resultid: (name, xml_doc_in)} of the results, in one statement."""
+    if not resultids:
+        return {}
+    rows = db.rows("SELECT id, name, xml_doc_in FROM result WHERE id IN (%s)"
+                   % ",".join(["%s"] * len(resultids)), resultids)
+    return {r[0]: (r[1], r[2].decode("utf-8", "replace") if isinstance(r[2], bytes) else r[2])
+            for r in rows}
 
 
 def send_result(ctx, resultid, wu, wu_xml_doc, app, av, platform, usage, now,
                 old_state=states.RESULT_SERVER_STATE_UNSENT, deadline=None):
-    """Mark a result sent (conditionally on its old state) and add it to the reply.
+    """Mark one result sent (conditionally on its old state) and add it to the
+    reply; False if it can't be sent.  ``deadline`` keeps a resent result's
+    existing deadline; None gives a new one."""
+    deadline = _mark_sent(ctx, resultid, wu, av, usage, now, old_state, deadline)
+    if deadline is None:
+        return False
+    ctx.quota.job_sent(generalized_app_version_id(av["id"], app["id"]))
+    name, xml_in = _result_texts(ctx.db, [resultid])[resultid]
+    _add_to_reply(ctx, resultid, name, xml_in, wu, wu_xml_doc, app, av, platform, usage,
+                  deadline)
+    return True
 
-    ``deadline`` keeps a resent result's existing deadline; None gives a new one.
-    """
-    cfg, db, log, reply = ctx.cfg, ctx.db, ctx.log, ctx.reply
+
+def _mark_sent(ctx, resultid, wu, av, usage, now,
+               old_state=states.RESULT_SERVER_STATE_UNSENT, deadline=None):
+    """The DB side of sending: the result's new state and the job's transition
+    time.  The deadline sent, or None when the result can't be sent."""
+    cfg, db, log = ctx.cfg, ctx.db, ctx.log
     if deadline is None:
         deadline = now + wu["delay_bound"]
     db_deadline = deadline + cfg.report_grace_period
     if db.execute("UPDATE workunit SET transition_time=IF(transition_time<%s, transition_time, "
                   "%s) WHERE id=%s", (db_deadline, db_deadline, wu["id"])) != 1:
         log.normal("[WU#%d] workunit gone; not sending", wu["id"])
-        return False
+        return None
     n = db.execute("UPDATE result SET server_state=%s, hostid=%s, userid=%s, sent_time=%s, "
                    "report_deadline=%s, flops_estimate=%s, app_version_id=%s "
                    "WHERE id=%s AND server_state=%s",
@@ -316,12 +368,14 @@ def send_result(ctx, resultid, wu, wu_xml_doc, app, av, platform, usage, now,
     if n != 1:
         log.normal("[RESULT#%d] [HOST#%d]: CAN'T SEND, already sent to another host",
                    resultid, ctx.host["id"])
-        return False
-    row = db.query_one("SELECT name, xml_doc_in FROM result WHERE id=%s", (resultid,))
-    xml_in = row["xml_doc_in"]
-    if isinstance(xml_in, bytes):
-        xml_in = xml_in.decode("utf-8", "replace")
-    for tag in ("<name>%s</name>\n" % row["name"], "<wu_name>%s</wu_name>\n" % wu["name"],
+        return None
+    return deadline
+
+
+def _add_to_reply(ctx, resultid, name, xml_in, wu, wu_xml_doc, app, av, platform, usage,
+                  deadline):
+    cfg, log, reply = ctx.cfg, ctx.log, ctx.reply
+    for tag in ("<name>%s</name>\n" % name, "<wu_name>%s</wu_name>\n" % wu["name"],
                 "<report_deadline>%d</report_deadline>\n" % deadline):
         xml_in = insert_after(xml_in, "<result>\n", tag) or xml_in
     wu_tags = ("    <rsc_fpops_est>%f</rsc_fpops_est>\n    <rsc_fpops_bound>%f</rsc_fpops_bound>\n"
@@ -338,9 +392,6 @@ def send_result(ctx, resultid, wu, wu_xml_doc, app, av, platform, usage, now,
         reply.add_unique("workunits", wu["id"], wu_doc)
     reply.results.append(result_xml(xml_in, platform["name"], av["version_num"],
                                     av["plan_class"]))
-    ctx.quota.job_sent(generalized_app_version_id(av["id"], app["id"]))
     if cfg.debug_send:
         log.normal("[send] [HOST#%d] sending [RESULT#%d %s] (est. dur. %.2fs)", ctx.host["id"],
-                   resultid, row["name"],
-                   wu["rsc_fpops_est"] / usage["projected_flops"])
-    return True
+                   resultid, name, wu["rsc_fpops_est"] / usage["projected_flops"])
