@@ -39,15 +39,30 @@ def _skip(name):
     return name.startswith(".") or name.endswith("~") or name == "__pycache__"
 
 
-def _replace_tree(src, dest):
-    """Copy ``src`` over ``dest`` so that ``dest`` is never half-written."""
+def _replace_tree(src, dest, python=None):
+    """Copy ``src`` over ``dest`` so that ``dest`` is never half-written,
+    byte-compiled for ``python`` when given."""
     tmp, old = dest + ".new.%d" % os.getpid(), dest + ".old.%d" % os.getpid()
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp, ignore=_IGNORE)
+    if python:
+        _compile(tmp, dest, python)
     if os.path.lexists(dest):
         os.rename(dest, old)
     os.rename(tmp, dest)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _compile(tree, final, python):
+    """Write the .pyc files of ``tree`` (to be renamed ``final``) now, as the
+    project's owner: Apache's user can't write them, and a CGI program that
+    finds none compiles every module it imports on every request."""
+    import subprocess
+    proc = subprocess.run([python, "-m", "compileall", "-q", "-d", final, tree],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise BoincError("can't byte-compile %s with %s: %s"
+                         % (final, python, (proc.stdout + proc.stderr).strip()[-500:]))
 
 
 def _install_script(src, dest, python):
@@ -165,7 +180,7 @@ def install_programs(project_dir, source_root=None, python=None, log=None, web_r
     for name in LIBRARY_DIRS:
         src = os.path.join(source_root, name)
         if os.path.isdir(src):
-            _replace_tree(src, os.path.join(project_dir, name))
+            _replace_tree(src, os.path.join(project_dir, name), python)
             installed.append(name + "/")
     for dirname in PROGRAM_DIRS:
         src_dir = os.path.join(source_root, dirname)

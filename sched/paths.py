@@ -1,9 +1,9 @@
 """Where things live: the project directory, per-host dirs, the file hierarchy."""
 
-import hashlib
 import os
 
 from .errors import ProjectDirError
+from .md5 import md5_hex
 
 CONFIG_FILE = "config.xml"
 
@@ -60,7 +60,7 @@ def filename_hash(filename, fanout):
     md5 of the name as hex; 7 hex digits from index 1 as an integer; modulo
     the fanout; printed in lowercase hex without padding.
     """
-    digest = hashlib.md5(filename.encode()).hexdigest()
+    digest = md5_hex(filename)
     return "%x" % (int(digest[1:8], 16) % fanout)
 
 

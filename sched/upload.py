@@ -10,16 +10,14 @@ answers how much of a file we have, so the client can resume.  Replies are
 
 import errno
 import fcntl
-import hashlib
 import os
-import re
 import struct
 import time
-import traceback
 
 from . import config as configmod
 from . import log as logmod
 from .errors import BoincError
+from .md5 import md5
 from .paths import dir_hier_path, find_project_dir
 from .wsgi import drain, remote_addr
 
@@ -44,8 +42,11 @@ def valid_filename(name):
 
 
 def _tag(line, tag):
-    m = re.search(r"<%s>(.*?)</%s>" % (tag, tag), line)
-    return m.group(1).strip() if m else None
+    """The text of ``<tag>...</tag>`` within one line, or None."""
+    start = line.find("<%s>" % tag)
+    end = line.find("</%s>" % tag, start + len(tag) + 2) if start >= 0 else -1
+    value = line[start + len(tag) + 2:end] if end >= 0 else "\n"
+    return None if "\n" in value else value.strip()
 
 
 def _float(text):
@@ -274,7 +275,7 @@ class _ReadOnly(Exception):
 
 
 def _md5_prefix(path, nbytes):
-    h = hashlib.md5()
+    h = md5()
     with open(path, "rb") as f:
         left = nbytes
         while left > 0:
@@ -375,6 +376,7 @@ def application(environ, start_response):
                    "transient" if exc.status == TRANSIENT else "permanent")
         return respond(_reply(exc.status, str(exc)))
     except Exception:
+        import traceback
         log.critical("unexpected error:\n%s", traceback.format_exc())
         return respond(_reply(TRANSIENT, "server error"))
     finally:

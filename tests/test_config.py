@@ -193,10 +193,10 @@ def test_cache_is_used_while_config_is_unchanged(tmp_path):
     time.sleep(0.01)
     write(tmp_path, "<boinc><config><db_name>two</db_name></config></boinc>")
     assert config.load(str(tmp_path)).db_name == "two"
-    assert "two" in cache.read_text()
+    assert b"two" in cache.read_bytes()
 
 
 def test_unreadable_cache_is_ignored(tmp_path):
     write(tmp_path, "<boinc><config><db_name>x</db_name></config></boinc>")
-    (tmp_path / config.CACHE_FILE).write_text("{not json")
+    (tmp_path / config.CACHE_FILE).write_text("{not marshal")
     assert config.load(str(tmp_path)).db_name == "x"

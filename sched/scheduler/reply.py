@@ -5,18 +5,14 @@ ours and one of BOINC's for the same situation differ only in ids, times
 and names.
 """
 
-import hashlib
 import re
 
 from .. import SCHEDULER_VERSION
+from ..md5 import md5_hex  # noqa: F401 (callers import it from here)
 from ..record import Record
 from ..xmlutil import escape
 
 DELAY_MAX = 2 * 86400
-
-
-def md5_hex(text):
-    return hashlib.md5(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def weak_auth(user):
