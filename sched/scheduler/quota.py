@@ -37,7 +37,6 @@ class HostAppVersions:
         self.last_rpc_time = host["rpc_time"]       # before this RPC updates it
         self.new = set()
         self.dirty = set()
-        self.sent = []
 
     @property
     def rows(self):
@@ -106,13 +105,14 @@ class HostAppVersions:
         row = self.get(gavid, create=True)
         row["n_jobs_today"] += 1
         self.dirty.add(gavid)
-        self.sent.append(gavid)
 
-    def forget_sent(self):
-        """The jobs counted by job_sent were not sent after all (rolled back)."""
-        for gavid in self.sent:
-            self.rows[gavid]["n_jobs_today"] -= 1
-        self.sent = []
+    def snapshot(self):
+        """The state to go back to if the DB transaction in hand is rolled back."""
+        return ({k: dict(v) for k, v in self.rows.items()}, set(self.new), set(self.dirty))
+
+    def restore(self, state):
+        rows, new, dirty = state
+        self._rows, self.new, self.dirty = rows, new, dirty
 
     def daily_limit(self, gavid, ncpus, gpus=None):
         """BOINC's scaled_max_jobs_per_day: the row's limit times the host's CPUs

@@ -8,7 +8,7 @@ than "row not found" (then the client reports it again and we retry).
 import time
 
 from .. import states
-from ..db import DatabaseError
+from ..db import LOCK_ERRORS, DatabaseError
 
 RESULT_COLUMNS = ("id, name, workunitid, appid, server_state, hostid, userid, sent_time, "
                   "received_time, validate_state, outcome, client_state, file_delete_state, "
@@ -49,7 +49,25 @@ def handle_results(ctx):
         reported = reported[:limit]
     if not reported:
         return
-    host, user = ctx.host, ctx.user
+    acked = len(reply.result_acks)
+    quota = ctx.quota.snapshot()
+    try:
+        # One transaction: one commit for the RPC's reports, not one each.
+        with ctx.db.transaction():
+            _handle(ctx, reported)
+    except DatabaseError as exc:
+        if exc.code not in LOCK_ERRORS:
+            raise
+        # Rolled back as a whole: no report was recorded, so none is acked;
+        # the client reports them again next time.
+        log.normal("reports not recorded: %s", exc)
+        del reply.result_acks[acked:]
+        ctx.quota.restore(quota)
+
+
+def _handle(ctx, reported):
+    reply, log, cfg = ctx.reply, ctx.log, ctx.cfg
+    host = ctx.host
     rows = ctx.db.query("SELECT %s FROM result WHERE name IN (%s)"
                         % (RESULT_COLUMNS, ", ".join(["%s"] * len(reported))),
                         [r.name for r in reported])
@@ -167,6 +185,8 @@ def _record(ctx, row, r, now):
              validate_state, ctx.user["teamid"], elapsed, r.peak_working_set_size,
              r.peak_swap_size, r.peak_disk_usage, row["id"]))
     except DatabaseError as exc:
+        if exc.code in LOCK_ERRORS:
+            raise               # the whole transaction is gone (handle_results)
         log.critical("[HOST#%d] [RESULT#%d] [WU#%d] can't update result: %s", host["id"],
                      row["id"], row["workunitid"], exc)
         return

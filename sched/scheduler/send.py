@@ -242,6 +242,7 @@ def send_work(ctx):
         candidates.append((score, random.random(), wu, slot, app, best))
     candidates.sort(key=lambda c: (-c[0], c[1]))
     now = int(time.time())
+    quota = ctx.quota.snapshot()
     try:
         # One transaction: one commit for all the jobs of the RPC, not two each.
         with ctx.db.transaction():
@@ -253,7 +254,7 @@ def send_work(ctx):
         # Another scheduler holds a job's workunit: nothing was sent; the jobs
         # taken from the cache stay unsent in the DB and the feeder brings them back.
         log.normal("jobs not sent: %s", exc)
-        ctx.quota.forget_sent()
+        ctx.quota.restore(quota)
         marked, texts = [], {}
         wreq.njobs = 0
     for resultid, wu, xml_doc, app, av, platform, usage, deadline in marked:
