@@ -191,6 +191,11 @@ class Project:
     def daemon(self, cmd, on=True):
         """Start (or stop) a project daemon, bin/CMD[0] with CMD[1:]."""
         proc = self.daemons.pop(cmd[0], None)
+        if proc and proc.poll() is not None:        # it ended on its own: say why
+            with open(os.path.join(self.dir, cmd[0] + ".bench.log"), "rb") as f:
+                tail = f.read()[-3000:].decode("utf-8", "replace")
+            sys.stderr.write("%s exited with status %s during the run; its log ends:\n%s\n"
+                             % (cmd[0], proc.returncode, tail))
         if proc:
             proc.terminate()
             try:
