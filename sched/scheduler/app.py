@@ -3,7 +3,8 @@
 Per process (so once per request under CGI, once per worker under FastCGI)
 we keep the parsed config (re-read when config.xml changes), the DB
 connection, the shared-memory attachment (re-attached when the feeder
-recreates the segment) and the code-signing key.
+recreates the segment), the code-signing key and the open log file
+(reopened when it is rotated away).
 """
 
 import os
