@@ -117,14 +117,7 @@ def main(argv=None):
         def upload(i):
             data = b"output %d\n" % i
             name = "cgi_startup_%d_%d" % (os.getpid(), i)
-            md5 = __import__("hashlib").md5(data).hexdigest()
-            body = ("<data_server_request>\n<core_client_major_version>7</core_client_major_version>\n"
-                    "<core_client_minor_version>20</core_client_minor_version>\n"
-                    "<core_client_release>5</core_client_release>\n<file_upload>\n<file_info>\n"
-                    "<name>%s</name>\n<xml_signature>\n</xml_signature>\n"
-                    "<max_nbytes>100000</max_nbytes>\n</file_info>\n<nbytes>%d</nbytes>\n"
-                    "<md5_cksum>%s</md5_cksum>\n<offset>0</offset>\n<data>\n"
-                    % (name, len(data), md5)).encode() + data
+            body = loadgen.upload_request(name, "100000", data)
             return cpu_of([fuh], body, cgi_env(proj, "file_upload_handler", body,
                                                 "application/x-www-form-urlencoded"))
         measure("cgi-bin/file_upload_handler: an upload", args.count, upload,

@@ -172,7 +172,8 @@ class Connection:
         raise AssertionError("unreachable")
 
 
-def upload(conn, path, name, max_nbytes, data):
+def upload_request(name, max_nbytes, data):
+    """The body a BOINC client posts to upload ``data`` as file ``name``."""
     md5 = hashlib.md5(data).hexdigest()
     head = ("<data_server_request>\n    <core_client_major_version>7</core_client_major_version>\n"
             "    <core_client_minor_version>20</core_client_minor_version>\n"
@@ -180,7 +181,11 @@ def upload(conn, path, name, max_nbytes, data):
             "<name>%s</name>\n<xml_signature>\n</xml_signature>\n<max_nbytes>%s</max_nbytes>\n"
             "</file_info>\n<nbytes>%d</nbytes>\n<md5_cksum>%s</md5_cksum>\n<offset>0</offset>\n"
             "<data>\n" % (name, max_nbytes, len(data), md5))
-    return conn.post(path, head.encode() + data)
+    return head.encode() + data
+
+
+def upload(conn, path, name, max_nbytes, data):
+    return conn.post(path, upload_request(name, max_nbytes, data))
 
 
 def worker(args, index, out, barrier=None):

@@ -9,7 +9,8 @@ leads to a search by CPID, then by identical hardware, then a new row.
 import time
 
 from .. import states
-from .reply import md5_hex, weak_auth
+from ..md5 import md5_hex
+from .reply import weak_auth
 
 DELAY_MISSING_KEY = 3600
 HOST_REQUEST_FIELDS = (

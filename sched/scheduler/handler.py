@@ -7,9 +7,9 @@ import re
 import time
 
 from .. import states
+from ..md5 import md5_hex
 from . import auth, prefs, resend, results, send
 from .quota import HostAppVersions
-from .reply import md5_hex
 
 DELAY_UNACCEPTABLE_OS = 86400
 DELAY_BAD_CLIENT_VERSION = 86400

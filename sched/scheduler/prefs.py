@@ -70,7 +70,7 @@ def handle_global_prefs(ctx):
         if req.global_prefs_xml else 0.0
     db_mod = min(parse_global(db_xml).get("mod_time", 0.0), now) if db_xml else 0.0
     if req.global_prefs_xml:
-        from .reply import md5_hex
+        from ..md5 import md5_hex
         same_account = req.global_prefs_source_email_hash == md5_hex(user["email_addr"])
         if (not db_xml) or (req_mod > db_mod and same_account):
             db.execute("UPDATE user SET global_prefs=%s WHERE id=%s",

@@ -8,7 +8,7 @@ and names.
 import re
 
 from .. import SCHEDULER_VERSION
-from ..md5 import md5_hex  # noqa: F401 (callers import it from here)
+from ..md5 import md5_hex
 from ..record import Record
 from ..xmlutil import escape
 

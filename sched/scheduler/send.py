@@ -313,7 +313,7 @@ def _mark_jobs(ctx, wreq, candidates, now):
         if deadline is None:
             continue
         marked.append((slot.resultid, wu, xml_doc, app, av, platform, usage, deadline))
-        ctx.quota.job_sent(generalized_app_version_id(av["id"], app["id"]))
+        ctx.quota.job_sent(gavid)
         sent_wus.add(wu["id"])
         wreq.njobs += 1
         duration = wu["rsc_fpops_est"] / usage["projected_flops"] / wreq.available_frac
