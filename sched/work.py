@@ -17,9 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields
 
-import MySQLdb
-
-from . import states
+from . import db as dbmod, states
 from .db import DatabaseError
 from .errors import BoincError
 from .input_template import InputTemplate, sub_appname_xml
@@ -227,7 +225,7 @@ class WorkCreator:
         instead of once per job and column.
         """
         cols = [c for c in self._columns if c not in ("name", "xml_doc")]
-        literal = self.db.conn.literal
+        literal = self.db.literal
         values_of = operator.attrgetter(*cols)
         fragments = {}
         batch, size = [], 0
@@ -254,7 +252,7 @@ class WorkCreator:
             self._wait()
             try:
                 self.db.conn.send_query(head + values)
-            except MySQLdb.Error as exc:
+            except dbmod.Error as exc:
                 raise self._db_error(exc) from None
             self._pending = True
 
@@ -264,7 +262,7 @@ class WorkCreator:
             self._pending = False
             try:
                 self.db.conn.read_query_result()
-            except MySQLdb.Error as exc:
+            except dbmod.Error as exc:
                 raise self._db_error(exc) from None
 
     def _drain(self):

@@ -78,3 +78,68 @@ def test_split_statements():
     text = "-- c\nCREATE TABLE a (\n  x int\n);\n# c2\nINSERT INTO a VALUES (1);\n\n"
     assert dbmod.split_statements(text) == ["CREATE TABLE a (\n  x int\n)",
                                             "INSERT INTO a VALUES (1)"]
+
+
+def test_values_come_back_as_mysqlclient_gives_them(fresh_db):
+    fresh_db.execute("CREATE TABLE v (i int, b bigint, d double, s varchar(20), t text, "
+                     "bl blob, ts timestamp NULL DEFAULT NULL, n int NULL)")
+    fresh_db.execute("INSERT INTO v VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                     (-3, 1 << 40, 0.1, "é", "text", b"\x00\xff", "2026-01-02 03:04:05", None))
+    row = fresh_db.query_one("SELECT * FROM v")
+    import datetime
+    import decimal
+    assert row == {"i": -3, "b": 1 << 40, "d": 0.1, "s": "é", "t": "text", "bl": b"\x00\xff",
+                   "ts": datetime.datetime(2026, 1, 2, 3, 4, 5), "n": None}
+    assert fresh_db.scalar("SELECT SUM(i) FROM v") == decimal.Decimal(-3)
+    assert fresh_db.rows("SELECT i, s FROM v") == ((-3, "é"),)
+    assert fresh_db.query("UPDATE v SET i = 1") == []          # no rows, no error
+
+
+def test_literals_and_placeholders(fresh_db):
+    lit = fresh_db.literal
+    assert (lit(None), lit(True), lit(7), lit(1.5), lit(1e300)) == \
+        (b"NULL", b"1", b"7", b"1.5e0", b"1e+300")
+    assert lit("it's") == b"'it\\'s'" and lit(b"a\x00") == b"'a\\0'"
+    assert lit((1, "a")) == b"(1,'a')"
+    with pytest.raises(dbmod.DatabaseError):
+        fresh_db.execute("SELECT %s", (float("nan"),))
+    assert fresh_db.scalar("SELECT %(x)s + %(y)s", {"x": 1, "y": 2}) == 3
+    assert fresh_db.scalar("SELECT 'a%%b'", ()) == "a%b"       # args given: %% is %
+    assert fresh_db.scalar("SELECT 'a%%b'") == "a%%b"          # none: the text as it is
+
+
+def test_executemany_makes_multi_row_inserts(fresh_db, monkeypatch):
+    fresh_db.execute("CREATE TABLE m (id int primary key, n int)")
+    monkeypatch.setattr(dbmod, "MAX_STATEMENT", 100)            # several statements
+    rows = [(i, i) for i in range(50)]
+    sent = []
+    real = dbmod.Database.execute
+    monkeypatch.setattr(dbmod.Database, "execute",
+                        lambda self, sql, args=None: sent.append(sql) or real(self, sql, args))
+    assert fresh_db.executemany("INSERT INTO m (id, n) VALUES (%s, %s) "
+                                "ON DUPLICATE KEY UPDATE n=n+VALUES(n)", rows) == 50
+    assert 1 < len(sent) < 50 and all(len(s) < 100 + 80 for s in sent)     # + head, tail
+    fresh_db.executemany("INSERT INTO m (id, n) VALUES (%s, %s) "
+                         "ON DUPLICATE KEY UPDATE n=n+VALUES(n)", rows[:2])
+    assert fresh_db.rows("SELECT n FROM m WHERE id < 3 ORDER BY id") == ((0,), (2,), (2,))
+    # not an INSERT ... VALUES: one statement per tuple
+    sent.clear()
+    assert fresh_db.executemany("UPDATE m SET n=%s WHERE id=%s", [(9, 1), (9, 2)]) == 2
+    assert len(sent) == 2
+
+
+def test_the_c_module_is_mysqldb_s_own():
+    # loaded without MySQLdb's package __init__; a later import of MySQLdb shares it
+    code = ("import sys; sys.path.insert(0, %r); from sched import db; "
+            "assert 'datetime' not in sys.modules and 'MySQLdb' not in sys.modules; "
+            "import MySQLdb; assert MySQLdb._mysql is db._mysql; "
+            "assert MySQLdb.OperationalError is db.OperationalError; print('ok')" % ROOT)
+    out = subprocess.run([os.path.join(ROOT, ".venv", "bin", "python"), "-S", "-c",
+                          "import sys; sys.path.append(%r); %s"
+                          % (_site_packages(), code)], capture_output=True, text=True)
+    assert out.stdout == "ok\n", out.stderr
+
+
+def _site_packages():
+    import MySQLdb
+    return os.path.dirname(os.path.dirname(MySQLdb.__file__))
