@@ -111,3 +111,24 @@ def test_scan_unescape_and_cdata():
     assert scan.unescape("x<![CDATA[&lt;]]>y&amp;") == "x&lt;y&"
     assert [t for t, _, _ in scan.children("<a>1</a><b/><a><a>2</a></a>")] == ["a", "b", "a"]
     assert scan.element("<a><a>2</a></a><c>3</c>", "a") == "<a>2</a>"
+
+
+def test_scan_elements_as_boinc_s_tag_scanner_sees_them():
+    text = ('<!-- a <b> c --><?xml x?>< notag>junk<1x>no</1x>'
+            '<a x="1">in<a>nested</a></a><b/><c y="2"/><d>leaf &amp; text</d>'
+            '<e>\n  <f>1</f>\n</e></stray>')
+    found = list(scan.children(text))
+    assert found == [("a", "in<a>nested</a>", ' x="1"'), ("b", None, ""), ("c", None, ' y="2"'),
+                     ("d", "leaf &amp; text", ""), ("e", "\n  <f>1</f>\n", "")]
+    assert scan.items("<f>1</f> <g>2</g>") == [("f", "1"), ("g", "2")]
+    assert scan.items("<f>1</f><g><h>2</h></g>") == [("f", "1"), ("g", "<h>2</h>")]
+    with pytest.raises(scan.ScanError, match="no end tag for <x>"):
+        list(scan.children("<x><y>1</y>"))
+
+
+def test_scan_text_and_numbers():
+    assert scan.unescape("a<![CDATA[ x") == "a<![CDATA[ x"     # unclosed: kept, no loop
+    assert scan.as_float("1.5e3xyz") == 1500.0 and scan.as_float(".5") == 0.5
+    assert scan.as_float("-.e1") == 0.0 and scan.as_float("inf") == 0.0
+    assert scan.as_float("1e999") == 0.0 and scan.as_float("7.") == 7.0
+    assert scan.as_int(" -12abc ") == -12 and scan.as_int("x", 5) == 5
