@@ -141,11 +141,16 @@ class Config:
     def __repr__(self):
         return "Config(%r)" % self.path
 
-    def __getattr__(self, name):
-        options = self.__dict__.get("options", {})
-        if name in options:
-            return options[name]
-        raise AttributeError(name)
+    @property
+    def options(self):
+        return self._options
+
+    @options.setter
+    def options(self, options):
+        # Each option is also a plain attribute: read on every request, so no
+        # __getattr__ detour.
+        self._options = options
+        self.__dict__.update(options)
 
     def get(self, tag, default=None):
         """Text of any ``<config>`` child by name, as PHP's project_config_val."""

@@ -84,7 +84,7 @@ def _text(value):
     return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else value
 
 
-def _jsonable(row):
+def _plain(row):
     out = {}
     for k, v in row.items():
         if isinstance(v, (bytes, bytearray)):
@@ -215,9 +215,9 @@ class Feeder(Daemon):
     def scan_tables(self):
         """Read the tables the scheduler needs into the catalog; bump generation."""
         db, cfg, h = self.db, self.config, self.cache.header()
-        platforms = [_jsonable(r) for r in
+        platforms = [_plain(r) for r in
                      db.query("SELECT * FROM platform WHERE deprecated=0 ORDER BY id")]
-        apps = [_jsonable(r) for r in
+        apps = [_plain(r) for r in
                 db.query("SELECT * FROM app WHERE deprecated=0 ORDER BY id")]
         self._check_room("platforms", len(platforms), h.max_platforms)
         self._check_room("apps", len(apps), h.max_apps)
@@ -231,7 +231,7 @@ class Feeder(Daemon):
             for app in apps:
                 app["weight"] = 1.0
 
-        versions = [_jsonable(r) for r in
+        versions = [_plain(r) for r in
                     db.query("SELECT * FROM app_version WHERE deprecated=0 ORDER BY id")]
         grouped = {}
         for av in versions:
@@ -241,7 +241,7 @@ class Feeder(Daemon):
             for app in apps:
                 app_versions += self._newest(app, grouped.get((app["id"], platform["id"]), []))
         self._check_room("app_versions", len(app_versions), h.max_app_versions)
-        assignments = [_jsonable(r) for r in
+        assignments = [_plain(r) for r in
                        db.query("SELECT * FROM assignment WHERE multi<>0 ORDER BY id")]
         self._check_room("assignments", len(assignments), h.max_assignments)
 

@@ -65,14 +65,20 @@ def _compile(tree, final, python):
                          % (final, python, (proc.stdout + proc.stderr).strip()[-500:]))
 
 
-def _install_script(src, dest, python):
-    """Copy one program, its ``#!`` line rewritten to ``python``; atomic."""
+# What the programs run once per web request (CGI) start their interpreter
+# with: no ``site`` module (sched.entry adds the virtualenv's site-packages
+# itself), a tenth of a CGI scheduler request.
+PER_REQUEST_FLAGS = " -S"
+
+
+def _install_script(src, dest, python, flags=""):
+    """Copy one program, its ``#!`` line rewritten to ``python`` + ``flags``; atomic."""
     with open(src, "rb") as f:
         data = f.read()
     if data.startswith(b"#!"):
         newline = data.find(b"\n")
         rest = data[newline + 1:] if newline >= 0 else b""
-        data = b"#!" + python.encode() + b"\n" + rest
+        data = b"#!" + (python + flags).encode() + b"\n" + rest
     tmp = dest + ".tmp%d" % os.getpid()
     with open(tmp, "wb") as f:
         f.write(data)
@@ -143,7 +149,7 @@ def _install_page_programs(source_root, project_dir, python, subdir, ours, add_m
         if not os.path.lexists(dest) and not add_missing:
             continue
         os.makedirs(dest_dir, exist_ok=True)
-        _install_script(src, dest, python)
+        _install_script(src, dest, python, PER_REQUEST_FLAGS)
         installed.append("%s/%s" % (subdir, name))
     return installed
 
@@ -196,7 +202,8 @@ def install_programs(project_dir, source_root=None, python=None, log=None, web_r
             if os.path.islink(src):
                 _install_link(src, dest)
             else:
-                _install_script(src, dest, python)
+                _install_script(src, dest, python,
+                                PER_REQUEST_FLAGS if dirname == "cgi-bin" else "")
             installed.append("%s/%s" % (dirname, name))
     php_site = has_php_site(project_dir)      # before we add anything
     installed += _install_page_programs(source_root, project_dir, python, WEB_DIR,

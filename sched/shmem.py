@@ -14,7 +14,7 @@ Layout (version ``LAYOUT_VERSION``; native byte order, no padding)::
     offset 0             header (HEADER, in a HEADER_BYTES region)
     slots_offset         slot table: max_wu_results x SLOT (fixed size)
     texts_offset         text areas: max_wu_results x slot_text_bytes
-    catalog_offset       catalog: catalog_capacity bytes, JSON, catalog_length used
+    catalog_offset       catalog: catalog_capacity bytes, marshal, catalog_length used
 
 Header: ``magic`` (MAGIC) and ``layout_version`` first, so a reader of
 another layout refuses the segment with a clear message; sizes and offsets
@@ -53,8 +53,7 @@ a result another process has sent meanwhile (the feeder works from a
 buffered query), which is why the DB re-check is mandatory.
 """
 
-import collections
-import json
+import marshal
 import os
 import struct
 import time
@@ -62,9 +61,10 @@ import time
 import sysv_ipc
 
 from .errors import BoincError
+from .record import tuple_type
 
 MAGIC = b"PYBOINC\x00"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 EMPTY, PRESENT = 0, 1
 
@@ -136,9 +136,23 @@ _SLOT_FIELDS = (
 
 HEADER = struct.Struct("=" + "".join(f for _, f in _HEADER_FIELDS))
 SLOT = struct.Struct("=" + "".join(f for _, f in _SLOT_FIELDS))
-Header = collections.namedtuple("Header", [n for n, _ in _HEADER_FIELDS])
-# A slot as read: its index in the table, then the SLOT fields.
-Slot = collections.namedtuple("Slot", ["index"] + [n for n, _ in _SLOT_FIELDS])
+Header = tuple_type("Header", [n for n, _ in _HEADER_FIELDS])
+_slot_type = []
+
+
+def _slot():
+    """:class:`Slot`: a slot as read, its index in the table, then the SLOT
+    fields.  Made on first use (a scheduler RPC asking for no work reads no
+    slot)."""
+    if not _slot_type:
+        _slot_type.append(tuple_type("Slot", ["index"] + [n for n, _ in _SLOT_FIELDS]))
+    return _slot_type[0]
+
+
+def __getattr__(name):
+    if name == "Slot":
+        return _slot()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 _WU_NUM_NAMES = [n for n, _ in WU_NUMERIC]
 _SLOT_NAMES = [n for n, _ in _SLOT_FIELDS]
@@ -211,9 +225,9 @@ class Catalog:
         self._apps = {a["id"]: a for a in self.apps}
         self._platforms = {p["name"]: p for p in self.platforms}
         self._avs = {av["id"]: av for av in self.app_versions}
-        self._by_app_platform = collections.defaultdict(list)
+        self._by_app_platform = {}
         for av in self.app_versions:
-            self._by_app_platform[av["appid"], av["platformid"]].append(av)
+            self._by_app_platform.setdefault((av["appid"], av["platformid"]), []).append(av)
 
     def app(self, appid):
         return self._apps.get(appid)
@@ -326,8 +340,8 @@ class JobCache:
             raw = bytes(self._mv[self._catalog_off:self._catalog_off + header.catalog_length])
         finally:
             self._unlock()
-        data = json.loads(raw) if raw else {"platforms": [], "apps": [],
-                                            "app_versions": [], "assignments": []}
+        data = marshal.loads(raw) if raw else {"platforms": [], "apps": [],
+                                               "app_versions": [], "assignments": []}
         self._catalog = Catalog(header.generation, data, header)
         return self._catalog
 
@@ -347,7 +361,7 @@ class JobCache:
 
     # -- slots
     def _off(self, slot):
-        i = slot.index if isinstance(slot, Slot) else slot
+        i = slot[0] if isinstance(slot, tuple) else slot
         if not 0 <= i < self.max_wu_results:
             raise IndexError("slot %d out of range (0..%d)" % (i, self.max_wu_results - 1))
         return self._slots_off + i * self._slot_size
@@ -356,7 +370,7 @@ class JobCache:
         """Every slot (EMPTY, PRESENT and reserved), read in one go."""
         end = self._slots_off + self.max_wu_results * self._slot_size
         data = bytes(self._mv[self._slots_off:end])
-        make = Slot._make
+        make = _slot()._make
         return [make((i,) + t) for i, t in enumerate(SLOT.iter_unpack(data))]
 
     def count_empty(self):
@@ -370,12 +384,12 @@ class JobCache:
         """The PRESENT slots as :class:`Slot` tuples (``.index`` is the slot)."""
         end = self._slots_off + self.max_wu_results * self._slot_size
         data = bytes(self._mv[self._slots_off:end])
-        make = Slot._make
+        make = _slot()._make
         return [make((i,) + t) for i, t in enumerate(SLOT.iter_unpack(data)) if t[0] == PRESENT]
 
     def slot(self, slot):
-        i = slot.index if isinstance(slot, Slot) else slot
-        return Slot._make((i,) + SLOT.unpack_from(self._mv, self._off(slot)))
+        i = slot[0] if isinstance(slot, tuple) else slot
+        return _slot()._make((i,) + SLOT.unpack_from(self._mv, self._off(slot)))
 
     def claim(self, slot, expected_resultid=None, pid=None):
         """Reserve ``slot`` for ``pid`` (default: this process).
@@ -502,7 +516,7 @@ class FeederCache(JobCache):
             raise BoincError("can't create shmem: key 0x%x, %d bytes: %s (lower "
                              "<shmem_work_items> or raise kernel.shmmax)"
                              % (key, size, exc)) from None
-        header = Header(
+        header = dict(
             magic=MAGIC, layout_version=LAYOUT_VERSION, header_size=HEADER_BYTES,
             segment_size=size, generation=0, ready=0, feeder_pid=os.getpid(),
             create_time=time.time(), max_wu_results=nslots,
@@ -517,7 +531,7 @@ class FeederCache(JobCache):
             host_fpops_mean=DEFAULT_PERF[0], host_fpops_stddev=DEFAULT_PERF[1],
             host_fpops_50_percentile=DEFAULT_PERF[2], host_fpops_95_percentile=DEFAULT_PERF[3])
         mv = memoryview(shm)
-        HEADER.pack_into(mv, 0, *header)
+        HEADER.pack_into(mv, 0, *[header[name] for name in Header._fields])
         mv.release()
         try:
             sem = sysv_ipc.Semaphore(sem_key, sysv_ipc.IPC_CREX, mode=0o666, initial_value=1)
@@ -546,7 +560,7 @@ class FeederCache(JobCache):
         ``summary``: header field -> value (counts, flags, perf).  Raises
         BoincError when the encoded catalog exceeds the catalog area.
         """
-        raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+        raw = marshal.dumps(data)
         capacity = self.header().catalog_capacity
         if len(raw) > capacity:
             raise BoincError("the app/app_version catalog needs %d bytes of shared memory, "

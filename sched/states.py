@@ -123,15 +123,17 @@ def generalized_app_version_id(app_version_id, appid):
     return app_version_id
 
 
-def _names(prefix):
-    return {v: k[len(prefix):] for k, v in globals().items()
-            if k.startswith(prefix) and isinstance(v, int)}
+# number -> short name, for log lines and tools (e.g. SERVER_STATE[5] == "OVER"):
+# made on first use (a CGI request needs none of them).
+_NAME_MAPS = {"SERVER_STATE": "RESULT_SERVER_STATE_", "OUTCOME": "RESULT_OUTCOME_",
+              "VALIDATE_STATE": "VALIDATE_STATE_", "FILE_DELETE_STATE": "FILE_DELETE_",
+              "ASSIMILATE_STATE": "ASSIMILATE_", "BATCH_STATE": "BATCH_STATE_"}
 
 
-# number -> short name, for log lines and tools (e.g. SERVER_STATE[5] == "OVER")
-SERVER_STATE = _names("RESULT_SERVER_STATE_")
-OUTCOME = _names("RESULT_OUTCOME_")
-VALIDATE_STATE = _names("VALIDATE_STATE_")
-FILE_DELETE_STATE = _names("FILE_DELETE_")
-ASSIMILATE_STATE = _names("ASSIMILATE_")
-BATCH_STATE = _names("BATCH_STATE_")
+def __getattr__(name):
+    prefix = _NAME_MAPS.get(name)
+    if prefix is None:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    names = globals()[name] = {v: k[len(prefix):] for k, v in list(globals().items())
+                               if k.startswith(prefix) and isinstance(v, int)}
+    return names

@@ -385,7 +385,7 @@ def application(environ, start_response):
 
 def run():
     from .wsgi import serve_cgi
-    serve_cgi(application)
+    serve_cgi(application, finish=lambda: None)     # the log is closed per request
 
 
 def run_fcgi():

@@ -25,10 +25,12 @@ MAX_REQUEST_BYTES = 16 << 20      # real requests are ~10 KB; 64 reports with st
 
 class _State:
     project_dir = None
+    config_path = None
     log = None
     log_id = None
     config = None
     config_mtime = None
+    paths = None
     db = None
     cache = None
     key_text = None
@@ -39,14 +41,27 @@ class _State:
 _state = _State()
 
 
+class _Paths:
+    """The files a request looks at, named once per config."""
+
+    def __init__(self, cfg):
+        self.stop_sched = cfg.project_path("stop_sched")
+        self.code_sign_key = cfg.key_path("code_sign_public")
+        self.log = os.path.join(cfg.dir("log"), "scheduler.log")
+        self.gui_urls = cfg.project_path("gui_urls.xml")
+        self.project_files = cfg.project_path("project_files.xml")
+
+
 def _config():
-    if _state.project_dir is None:
+    if _state.config_path is None:
         _state.project_dir = _project_dir()
-    path = os.path.join(_state.project_dir, "config.xml")
+        _state.config_path = os.path.join(_state.project_dir, "config.xml")
+    path = _state.config_path
     mtime = os.stat(path).st_mtime
     if _state.config is None or mtime != _state.config_mtime:
         _state.config = configmod.load_file(path, os.path.dirname(path))
         _state.config_mtime = mtime
+        _state.paths = _Paths(_state.config)
         if _state.db is not None:
             _state.db.close()
             _state.db = None
@@ -70,7 +85,7 @@ def _open_log(cfg):
     """The scheduler log, kept open from one request to the next (FastCGI);
     opened anew when the file was moved away (log rotation) or the config
     changed.  Lines are written at the end of each request."""
-    path = os.path.join(cfg.dir("log"), "scheduler.log")
+    path = _state.paths.log
     try:
         st = os.stat(path)
         ident = (path, st.st_dev, st.st_ino, cfg.sched_debug_level)
@@ -95,9 +110,8 @@ def _open_log(cfg):
     return _state.log
 
 
-def _file_text(cfg, name):
+def _file_text(path):
     """gui_urls.xml / project_files.xml, cached by mtime ('' if absent)."""
-    path = cfg.project_path(name)
     try:
         mtime = os.stat(path).st_mtime
     except OSError:
@@ -112,7 +126,7 @@ def _file_text(cfg, name):
 
 
 def _code_sign_key(cfg):
-    path = cfg.key_path("code_sign_public")
+    path = _state.paths.code_sign_key
     mtime = os.stat(path).st_mtime
     if _state.key_text is None or mtime != _state.key_mtime:
         with open(path) as f:
@@ -156,7 +170,7 @@ def application(environ, start_response):
     log = _open_log(cfg)
     if log is None:
         return _respond(start_response, replymod.project_down(
-            "Server can't open log file (%s)" % os.path.join(cfg.dir("log"), "scheduler.log"),
+            "Server can't open log file (%s)" % _state.paths.log,
             cfg.maintenance_delay), "text/plain")
     try:
         return _handle(environ, start_response, cfg, log, started, body)
@@ -172,12 +186,12 @@ def application(environ, start_response):
 def _handle(environ, start_response, cfg, log, started, body):
     down = lambda msg: _respond(start_response, replymod.project_down(
         msg, cfg.maintenance_delay, cfg.ended), "text/plain")
-    if os.path.exists(cfg.project_path("stop_sched")):
+    if os.path.exists(_state.paths.stop_sched):
         return down("Project is temporarily shut down for maintenance")
     try:
         key_text = _code_sign_key(cfg)
     except OSError:
-        log.critical("Can't read code sign key file %s", cfg.key_path("code_sign_public"))
+        log.critical("Can't read code sign key file %s", _state.paths.code_sign_key)
         return down("Server can't find key file")
     try:
         cache = _cache(cfg)
@@ -225,14 +239,24 @@ def _handle(environ, start_response, cfg, log, started, body):
                 reply.message("Server can't open database", "low")
                 reply.set_delay(cfg.maintenance_delay)
     hostid = reply.host["id"] if reply.host else 0
-    text = replymod.write(reply, req, cfg, _file_text(cfg, "gui_urls.xml"),
-                          _file_text(cfg, "project_files.xml"))
+    text = replymod.write(reply, req, cfg, _file_text(_state.paths.gui_urls),
+                          _file_text(_state.paths.project_files))
     log.normal("Sending reply to [HOST#%d]: %d results, delay req %.2f", hostid,
                reply.njobs_sent, reply.request_delay)
     log.normal("Scheduler ran %.3f seconds", time.time() - started)
     return _respond(start_response, text)
 
 
+def _finish():
+    """Close what a CGI process kept open (it then ends without shutting the
+    interpreter down): the DB politely, so the server logs no aborted
+    connection; the log, flushed."""
+    if _state.db is not None:
+        _state.db.close()
+    if _state.log is not None:
+        _state.log.stream.close()
+
+
 def run():
     from ..wsgi import serve_cgi
-    serve_cgi(application)
+    serve_cgi(application, _finish)

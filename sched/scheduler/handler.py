@@ -1,14 +1,10 @@
 """One scheduler RPC, in BOINC's order (handle_request.cpp, process_request)."""
 
-import glob
-import json
 import os
-import re
 import time
 
-from .. import states
 from ..md5 import md5_hex
-from . import auth, prefs, resend, results, send
+from . import auth, prefs
 from .quota import HostAppVersions
 
 DELAY_UNACCEPTABLE_OS = 86400
@@ -56,6 +52,8 @@ def _version_ok(ctx):
 
 
 def _acceptable(ctx, patterns, text, what):
+    if patterns:
+        import re
     for pattern in patterns:
         try:
             if re.search(pattern, text):
@@ -78,6 +76,7 @@ def _send_code_sign_key(ctx):
         return True
     if have == ours:
         return True
+    import glob
     for path in sorted(glob.glob(ctx.cfg.key_path("old_key_*"))):
         n = path.rsplit("_", 1)[-1]
         try:
@@ -173,16 +172,54 @@ def _host_misc(req):
 
 
 def _host_misc_text(req):
-    info = {"client_version": req.client_version_string}
+    info = [("client_version", req.client_version_string)]
     if req.host.get("virtualbox_version"):
         feats = req.host.get("p_features", "")
-        info["vbox"] = {"version": req.host["virtualbox_version"],
-                        "hw_accel": "vmx" in feats or "svm" in feats,
-                        "hw_accel_enabled": not req.host.get("p_vm_extensions_disabled")}
+        info.append(("vbox", [("version", req.host["virtualbox_version"]),
+                              ("hw_accel", "vmx" in feats or "svm" in feats),
+                              ("hw_accel_enabled",
+                               not req.host.get("p_vm_extensions_disabled"))]))
     if req.host.get("docker_version"):
-        info["docker"] = {"version": req.host["docker_version"],
-                          "type": req.host.get("docker_type", 0)}
-    return json.dumps(info, indent=4)
+        info.append(("docker", [("version", req.host["docker_version"]),
+                                ("type", req.host.get("docker_type", 0))]))
+    return _json(info, "")
+
+
+def _json(value, indent):
+    """``value`` (strings, ints, bools; lists of pairs for objects) as
+    ``json.dumps(..., indent=4)`` writes it; the json module (and re behind
+    it) is more than a CGI scheduler should import for one small object."""
+    if isinstance(value, list):
+        inner = indent + "    "
+        return "{\n%s\n%s}" % (",\n".join('%s%s: %s' % (inner, _json_str(k), _json(v, inner))
+                                           for k, v in value), indent)
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return _json_str(value)
+
+
+def _json_str(text):
+    out = ['"']
+    for c in text:
+        if c == '"' or c == "\\":
+            out.append("\\" + c)
+        elif " " <= c <= "~":
+            out.append(c)
+        else:
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b",
+                        "\f": "\\f"}.get(c) or "".join(
+                "\\u%04x" % u for u in _utf16(ord(c))))
+    out.append('"')
+    return "".join(out)
+
+
+def _utf16(code):
+    if code < 0x10000:
+        return (code,)
+    code -= 0x10000
+    return (0xD800 | (code >> 10), 0xDC00 | (code & 0x3FF))
 
 
 def _msgs(ctx):
@@ -287,13 +324,18 @@ def _process(ctx, initial, ok_to_send, no_work):
         return
     prefs.handle_global_prefs(ctx)
     last_rpc_time = initial["rpc_time"]
-    results.handle_results(ctx)
+    # What the RPC doesn't need is not imported (a CGI process pays for each module).
+    if req.results:
+        from . import results
+        results.handle_results(ctx)
     if not req.requesting_work:
         ok_to_send = False
-    if req.have_other_results_list:
-        if ok_to_send and (cfg.resend_lost_results or ctx.resend_lost_results):
-            if resend.resend_lost_work(ctx):
-                ok_to_send = False
+    resend_lost = ok_to_send and (cfg.resend_lost_results or ctx.resend_lost_results)
+    if req.have_other_results_list and (resend_lost or (cfg.send_result_abort
+                                                        and req.other_results)):
+        from . import resend
+        if resend_lost and resend.resend_lost_work(ctx):
+            ok_to_send = False
         if cfg.send_result_abort:
             resend.send_result_abort(ctx)
     if req.requesting_work:
@@ -310,6 +352,7 @@ def _process(ctx, initial, ok_to_send, no_work):
                     reply.message(text, "low")
                     reply.set_delay(1.01 * cfg.min_sendwork_interval)
             if ok_to_send:
+                from . import send
                 send.send_work(ctx)
         if no_work:
             reply.message("Project has no tasks available", "low")

@@ -6,7 +6,6 @@ version ids: the real ``app_version.id``, or ``appid*1000000 + k`` for
 anonymous-platform versions (k = 2 CPU, 3 NVIDIA, 4 ATI, 5 Intel, 6 Apple).
 """
 
-import random
 import time
 
 COLUMNS = ("host_id", "app_version_id", "pfc_n", "pfc_avg", "et_n", "et_avg", "et_var",
@@ -23,6 +22,7 @@ def generalized_app_version_id(app_version_id, appid):
 def _day_of_year(t, host_id):
     """Day number of ``t`` shifted by a per-host offset, so hosts don't all roll
     over at midnight together."""
+    import random           # here: a CGI RPC that reports and asks for nothing needs none
     offset = random.Random(host_id).random() * 86400
     return time.localtime(t + offset).tm_yday
 

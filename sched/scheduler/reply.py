@@ -5,8 +5,6 @@ ours and one of BOINC's for the same situation differ only in ids, times
 and names.
 """
 
-import re
-
 from .. import SCHEDULER_VERSION
 from ..md5 import md5_hex
 from ..record import Record
@@ -78,8 +76,22 @@ def project_down(message, delay, ended=False):
                                         "    <ended>1</ended>\n" if ended else ""))
 
 
-_GUI_TOKENS = re.compile(r"<(authenticator|hostid|master_url|project_name|rss_auth|teamid|"
-                         r"team_name|userid|user_name|weak_auth)/>")
+_GUI_TOKENS = frozenset(("authenticator", "hostid", "master_url", "project_name", "rss_auth",
+                         "teamid", "team_name", "userid", "user_name", "weak_auth"))
+
+
+def _drop_ifteam(text):
+    """``<ifteam>...</ifteam>`` sections removed (the user has no team)."""
+    parts, pos = [], 0
+    while True:
+        start = text.find("<ifteam>", pos)
+        stop = text.find("</ifteam>", start + 8) if start >= 0 else -1
+        if stop < 0:
+            break
+        parts.append(text[pos:start])
+        pos = stop + 9
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def gui_urls(template, cfg, user, host, team):
@@ -88,7 +100,7 @@ def gui_urls(template, cfg, user, host, team):
         return ""
     text = template
     if not (user and user.get("teamid")):
-        text = re.sub(r"<ifteam>.*?</ifteam>", "", text, flags=re.S)
+        text = _drop_ifteam(text)
     values = {
         "authenticator": user["authenticator"], "hostid": str(host["id"]),
         "master_url": cfg.master_url, "project_name": cfg.long_name,
@@ -96,7 +108,12 @@ def gui_urls(template, cfg, user, host, team):
         "team_name": escape(team["name"]) if team else "", "userid": str(user["id"]),
         "user_name": escape(user["name"]), "weak_auth": weak_auth(user),
     }
-    return _GUI_TOKENS.sub(lambda m: values[m.group(1)], text)
+    pieces = text.split("<")
+    for i in range(1, len(pieces)):
+        token, slash, rest = pieces[i].partition("/>")
+        pieces[i] = values[token] + rest if slash and token in _GUI_TOKENS \
+            else "<" + pieces[i]
+    return "".join(pieces)
 
 
 def write(reply, req, cfg, gui_urls_text="", project_files_text=""):

@@ -9,7 +9,6 @@ no longer wants are aborted.
 import time
 
 from .. import states
-from .send import VersionChooser, WorkRequest, _feasible, send_result
 
 ABORT_NOT_FOUND, ABORT_WU_CANCELLED, ABORT_ASSIMILATED, ABORT_TIMED_OUT = 1, 2, 3, 4
 _REASON = {ABORT_NOT_FOUND: "result not in request", ABORT_WU_CANCELLED: "WU cancelled",
@@ -18,6 +17,7 @@ _REASON = {ABORT_NOT_FOUND: "result not in request", ABORT_WU_CANCELLED: "WU can
 
 def resend_lost_work(ctx):
     """Re-send lost in-progress results; True if any was re-sent."""
+    from .send import VersionChooser, WorkRequest, _feasible, send_result
     req, db, log, cfg, reply = ctx.req, ctx.db, ctx.log, ctx.cfg, ctx.reply
     held = set(req.other_results)
     rows = db.query("SELECT id, name, workunitid, report_deadline, priority FROM result "

@@ -28,7 +28,7 @@ def test_make_project_installs_the_program_and_a_secret(bare_fcgi):
     d = bare_fcgi.dir
     program = os.path.join(d, "html", "ops", "index.py")
     with open(program) as f:
-        assert f.readline() == "#!%s\n" % sys.executable
+        assert f.readline() == "#!%s -S\n" % sys.executable
         assert 'sched.entry("sched.ops.app")' in f.read()
     assert os.access(program, os.X_OK)
     secret = csrf.secret_path(d)

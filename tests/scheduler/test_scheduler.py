@@ -37,12 +37,11 @@ def rpc(wp, body, monkeypatch, method="POST"):
 
 
 @pytest.fixture(autouse=True)
-def fresh_state():
+def fresh_state(monkeypatch):
     """Each test starts as a new process would (no cached config/DB/cache)."""
-    for name in ("project_dir", "log", "log_id", "config", "config_mtime", "db", "cache",
-                 "key_text", "key_mtime"):
-        setattr(schedapp._state, name, None)
-    schedapp._state.texts = {}
+    state = schedapp._State()
+    state.texts = {}
+    monkeypatch.setattr(schedapp, "_state", state)
     yield
 
 

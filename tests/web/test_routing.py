@@ -16,7 +16,7 @@ def test_make_project_installs_the_programs(project):
     for name in RPCS:
         path = os.path.join(user_dir, name)
         with open(path) as f:
-            assert f.readline() == "#!%s\n" % sys.executable, name
+            assert f.readline() == "#!%s -S\n" % sys.executable, name
         assert os.access(path, os.X_OK) and install.is_our_web_program(path)
     assert os.path.isfile(os.path.join(user_dir, "index.html"))
 
