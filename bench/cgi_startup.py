@@ -10,6 +10,10 @@ Python doing nothing (``-c pass``) and only importing each program's modules.
 Prints the CPU (user + system) per process, the median of the runs:
 
     .venv/bin/python bench/cgi_startup.py --count 40
+
+With --boinc DIR (a built BOINC source tree, see docs/performance.md) the
+project runs BOINC's own cgi, file_upload_handler and feeder instead, and
+the same two requests are measured on them.
 """
 
 import argparse
@@ -75,14 +79,16 @@ def measure(label, count, make_run, check):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--count", type=int, default=40)
+    p.add_argument("--boinc", metavar="DIR", help="measure BOINC's C++ programs built in DIR")
     args = p.parse_args(argv)
-    proj = sched_bench.Project("cgi", 0)
+    proj = sched_bench.Project("cgi", 0, boinc=args.boinc)
     try:
         proj.start([sched_bench.FEEDER], web=False)
         cgi = os.path.join(proj.dir, "cgi-bin", "cgi")
         fuh = os.path.join(proj.dir, "cgi-bin", "file_upload_handler")
-        with open(cgi) as f:
-            python = f.readline()[2:].strip()        # the interpreter make_project named
+        bindir = os.path.dirname(cgi)               # mod_cgid runs a program in its directory
+        with open(os.path.join(proj.dir, "bin", "start")) as f:
+            python = f.readline()[2:].split()[0]     # the interpreter make_project named
 
         def ok(proc):
             if proc.returncode:
@@ -98,12 +104,18 @@ def main(argv=None):
 
         host = loadgen.Host(1, proj.user["authenticator"], 0)
         first = host.request(False, 0).encode()
-        _, proc = cpu_of([cgi], first, cgi_env(proj, "cgi", first, "text/xml"))
-        host.hostid = int(loadgen.tag(proc.stdout.decode(), "hostid"))
+        _, proc = cpu_of([cgi], first, cgi_env(proj, "cgi", first, "text/xml"), cwd=bindir)
+        hostid = loadgen.tag(proc.stdout.decode(), "hostid")
+        if not hostid:
+            sys.exit("the first RPC got no host id:\n%s%s" % (proc.stdout.decode(errors="replace"),
+                                                             proc.stderr.decode(errors="replace")))
+        host.hostid = int(hostid)
         host.seqno = 1
 
-        measure("python -c pass", args.count, lambda i: cpu_of([python, "-c", "pass"]), ok)
-        for module in ("sched.scheduler.app", "sched.upload"):
+        for flags in ([], ["-S"]):
+            measure(" ".join(["python"] + flags + ["-c pass"]), args.count,
+                    lambda i: cpu_of([python] + flags + ["-c", "pass"]), ok)
+        for module in () if args.boinc else ("sched.scheduler.app", "sched.upload"):
             measure("python: import %s" % module, args.count, lambda i: cpu_of(
                 [python, "-c", "import sys; sys.path.insert(0, %r); import %s"
                  % (proj.dir, module)]), ok)
@@ -111,7 +123,7 @@ def main(argv=None):
         def rpc(i):
             body = host.request(False, 0).encode()
             host.seqno += 1
-            return cpu_of([cgi], body, cgi_env(proj, "cgi", body, "text/xml"))
+            return cpu_of([cgi], body, cgi_env(proj, "cgi", body, "text/xml"), cwd=bindir)
         measure("cgi-bin/cgi: a nowork RPC", args.count, rpc, replied("</scheduler_reply>"))
 
         def upload(i):
@@ -119,7 +131,7 @@ def main(argv=None):
             name = "cgi_startup_%d_%d" % (os.getpid(), i)
             body = loadgen.upload_request(name, "100000", data)
             return cpu_of([fuh], body, cgi_env(proj, "file_upload_handler", body,
-                                                "application/x-www-form-urlencoded"))
+                                                "application/x-www-form-urlencoded"), cwd=bindir)
         measure("cgi-bin/file_upload_handler: an upload", args.count, upload,
                 replied("<status>0</status>"))
     finally:
