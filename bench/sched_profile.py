@@ -17,7 +17,7 @@ runs it (a listening Unix socket as its stdin) and each RPC goes to it over
 the FastCGI protocol, a new connection per request as mod_fcgid makes them:
 the CPU per RPC is then that process's whole cost, FastCGI layer and kernel
 included (still no Apache, no load generator); --profile runs it under
-cProfile.
+cProfile and --sample samples it (including its start and the first RPCs).
 
     .venv/bin/python bench/sched_profile.py --fastcgi --mode nowork --count 3000
 """
@@ -55,7 +55,14 @@ class FastCGIChild:
     """The project's cgi-bin/fcgi as mod_fcgid starts it; ``application`` sends
     one request over FastCGI (the same call as the WSGI application's)."""
 
-    def __init__(self, proj, profile_to=None):
+    # The child under CPUSampler: started through this file, counts dumped at exit.
+    SAMPLED = ("import atexit, marshal, runpy, sys; sys.path.insert(0, %r); "
+               "from sched_profile import CPUSampler; s = CPUSampler(); s.enable(); "
+               "out = sys.argv.pop(); del sys.argv[0]; atexit.register(lambda: marshal.dump(s.dump(), "
+               "open(out, 'wb'))); runpy.run_path(sys.argv[0], run_name='__main__')"
+               % os.path.dirname(os.path.abspath(__file__)))
+
+    def __init__(self, proj, profile_to=None, sample_to=None):
         self.path = os.path.join(tempfile.mkdtemp(prefix="fcgi-", dir=proj.tmp), "sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.path)
@@ -64,6 +71,8 @@ class FastCGIChild:
         with open(program) as f:
             python = f.readline()[2:].split()      # the #! line, flags included
         argv = python + (["-m", "cProfile", "-o", profile_to] if profile_to else []) + [program]
+        if sample_to:
+            argv = [python[0], "-c", self.SAMPLED, program, sample_to]
         self.proc = subprocess.Popen(argv, stdin=listener, cwd=os.path.dirname(program),
                                      env={"PATH": "/usr/bin:/bin",
                                           "BOINC_PROJECT_DIR": proj.dir})
@@ -146,6 +155,17 @@ class CPUSampler:
     def disable(self):
         self.signal.setitimer(self.signal.ITIMER_PROF, 0, 0)
 
+    def dump(self):
+        return dict(inclusive=dict(self.inclusive), own=dict(self.own), samples=self.samples)
+
+    @classmethod
+    def load(cls, data):
+        sampler = cls()
+        sampler.inclusive.update(data["inclusive"])
+        sampler.own.update(data["own"])
+        sampler.samples = data["samples"]
+        return sampler
+
     def print(self, top):
         for title, counts in (("inclusive", self.inclusive), ("own", self.own)):
             print("CPU samples (%s), %d in all:" % (title, self.samples))
@@ -209,7 +229,8 @@ def main(argv=None):
         hosts = [loadgen.Host(i, proj.user["authenticator"], 0) for i in range(args.hosts)]
         if args.fastcgi:
             profile_to = os.path.join(proj.tmp, "fcgi.prof") if args.profile else None
-            child = FastCGIChild(proj, profile_to)
+            sample_to = os.path.join(proj.tmp, "fcgi.samples") if args.sample else None
+            child = FastCGIChild(proj, profile_to, sample_to)
             application, cpu_now, profiler = child.application, child.cpu, None
         else:
             os.environ["BOINC_PROJECT_DIR"] = proj.dir
@@ -232,6 +253,10 @@ def main(argv=None):
             child.close()
             if args.profile:
                 profiler = profile_to
+            elif args.sample:
+                import marshal
+                with open(sample_to, "rb") as f:
+                    profiler = CPUSampler.load(marshal.load(f))
         if isinstance(profiler, CPUSampler):
             profiler.print(args.top)
         elif profiler:

@@ -9,6 +9,7 @@ needed), then sends them in one call.  Everything else -- the records'
 meaning, the WSGI environment, the request's life -- is flup's.
 """
 
+import socket
 import struct
 
 from flup.server import fcgi_base
@@ -93,7 +94,12 @@ class Connection(fcgi_base.Connection):
             self._send_output()
         except OSError:
             pass
-        super()._cleanupSocket()
+        if self.server.unix_socket:
+            # flup half-closes, then waits for the peer to close its end; on a
+            # Unix socket (mod_fcgid's) nothing sent can be lost by closing now.
+            self._sock.close()
+        else:
+            super()._cleanupSocket()
 
 
 class WSGIServer(_FlupWSGIServer):
@@ -103,6 +109,13 @@ class WSGIServer(_FlupWSGIServer):
     # are sent together anyway.
     maxwrite = 0xffff
 
+    unix_socket = False
+
     def __init__(self, application, **kwargs):
         super().__init__(application, **kwargs)
         self._jobClass = Connection
+
+    def _setupSocket(self):
+        sock = super()._setupSocket()
+        self.unix_socket = sock.family == socket.AF_UNIX
+        return sock

@@ -130,26 +130,23 @@ class Request(Record):
 
 
 def _numbers(inner, names):
-    out = {}
-    for tag, value in items(inner):
-        if tag in names:
-            out[tag] = as_float(value)
-    return out
+    return {tag: as_float(value) for tag, value in items(inner) if tag in names}
+
+
+# <host_info> tag -> (host key, converter)
+_HOST_FIELDS = dict([(t, (t, as_str)) for t in HOST_STR] + [(t, (t, as_float)) for t in HOST_NUM]
+                    + [(t, (t, as_int)) for t in HOST_INT]
+                    + [("ip_addr", ("last_ip_addr", as_str)),
+                       ("p_vm_extensions_disabled", ("p_vm_extensions_disabled", as_bool))])
 
 
 def _host_info(inner):
     host = {}
+    fields = _HOST_FIELDS
     for tag, value in items(inner):
-        if tag in HOST_STR:
-            host[tag] = as_str(value)
-        elif tag in HOST_NUM:
-            host[tag] = as_float(value)
-        elif tag in HOST_INT:
-            host[tag] = as_int(value)
-        elif tag == "ip_addr":
-            host["last_ip_addr"] = as_str(value)
-        elif tag == "p_vm_extensions_disabled":
-            host[tag] = as_bool(value)
+        field = fields.get(tag)
+        if field is not None:
+            host[field[0]] = field[1](value)
     return host
 
 
@@ -229,15 +226,23 @@ def _names(inner, item_tag):
     return names
 
 
-_SIMPLE_STR = frozenset(("authenticator", "cross_project_id", "platform_name", "client_brand",
-                         "global_prefs_source_email_hash"))
-_SIMPLE_INT = frozenset(("hostid", "rpc_seqno", "core_client_major_version",
-                         "core_client_minor_version", "core_client_release", "sandbox",
-                         "allow_multiple_clients"))
-_SIMPLE_FLOAT = frozenset(("work_req_seconds", "cpu_req_secs", "cpu_req_instances",
-                           "resource_share_fraction", "rrs_fraction", "prrs_fraction",
-                           "duration_correction_factor", "uptime", "previous_uptime",
-                           "estimated_delay"))
+# Top-level leaves: tag -> converter (the Request attribute has the tag's name).
+_SIMPLE = dict(
+    [(t, as_str) for t in ("authenticator", "cross_project_id", "platform_name",
+                           "client_brand", "global_prefs_source_email_hash")]
+    + [(t, as_int) for t in ("hostid", "rpc_seqno", "core_client_major_version",
+                             "core_client_minor_version", "core_client_release", "sandbox",
+                             "allow_multiple_clients")]
+    + [(t, as_float) for t in ("work_req_seconds", "cpu_req_secs", "cpu_req_instances",
+                               "resource_share_fraction", "rrs_fraction", "prrs_fraction",
+                               "duration_correction_factor", "uptime", "previous_uptime",
+                               "estimated_delay")]
+    + [(t, as_bool) for t in ("dont_send_work", "client_cap_plan_class")])
+_TIME_STATS = frozenset(("on_frac", "connected_frac", "active_frac", "gpu_active_frac",
+                         "client_start_time", "previous_uptime",
+                         "cpu_and_network_available_frac"))
+_NET_STATS = frozenset(("bwup", "bwdown"))
+_DISK_USAGE = frozenset(("d_boinc_used_total", "d_boinc_used_project", "d_project_share"))
 
 
 def parse(text):
@@ -253,15 +258,11 @@ def parse(text):
     if body is None:
         raise ScanError("no end tag")
     req = Request()
+    simple = _SIMPLE
     for tag, inner, _ in children(body):
-        if tag in _SIMPLE_STR:
-            setattr(req, tag, as_str(inner))
-        elif tag in _SIMPLE_INT:
-            setattr(req, tag, as_int(inner))
-        elif tag in _SIMPLE_FLOAT:
-            setattr(req, tag, as_float(inner))
-        elif tag in ("dont_send_work", "client_cap_plan_class"):
-            setattr(req, tag, as_bool(inner))
+        convert = simple.get(tag)
+        if convert is not None:
+            setattr(req, tag, convert(inner))
         elif tag == "alt_platform":
             name = as_str(dict((t, v) for t, v, _ in children(inner or "")).get("name"))
             if name:
@@ -274,15 +275,11 @@ def parse(text):
         elif tag == "host_info":
             req.host = _host_info(inner)
         elif tag == "time_stats":
-            req.time_stats = _numbers(inner, ("on_frac", "connected_frac", "active_frac",
-                                              "gpu_active_frac", "client_start_time",
-                                              "previous_uptime",
-                                              "cpu_and_network_available_frac"))
+            req.time_stats = _numbers(inner, _TIME_STATS)
         elif tag == "net_stats":
-            req.net_stats = _numbers(inner, ("bwup", "bwdown"))
+            req.net_stats = _numbers(inner, _NET_STATS)
         elif tag == "disk_usage":
-            req.disk_usage = _numbers(inner, ("d_boinc_used_total", "d_boinc_used_project",
-                                              "d_project_share"))
+            req.disk_usage = _numbers(inner, _DISK_USAGE)
         elif tag == "coprocs":
             req.coprocs = _coprocs(inner)
         elif tag == "app_versions":

@@ -180,7 +180,11 @@ def unescape(s):
 
 
 def as_str(inner):
-    return "" if inner is None else unescape(inner).strip()
+    if inner is None:
+        return ""
+    if "&" in inner or "<" in inner:
+        inner = unescape(inner)
+    return inner.strip()
 
 
 def _digits(s, i):
@@ -213,6 +217,13 @@ def as_float(inner, default=0.0):
     s = as_str(inner)
     if not s:
         return default
+    if s.isascii() and s[-1].isdigit() and "_" not in s:
+        try:
+            value = float(s)        # the usual case: a plain number
+        except ValueError:
+            pass
+        else:
+            return value if value - value == 0.0 else default     # not 1e999
     try:
         # float() reads what atof reads, and more: '1_0', non-ASCII digits, 'nan'
         if "_" in s or not s.isascii() or s[-1] in "nNyY":
