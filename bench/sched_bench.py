@@ -102,7 +102,7 @@ def run(proj_dir, *argv, stdin=None, prog_dir=None):
 
 
 class Project:
-    def __init__(self, server, jobs, keep=False, boinc=None):
+    def __init__(self, server, jobs, keep=False, boinc=None, slots=None):
         self.keep, self.boinc = keep, boinc
         self.tmp = tempfile.mkdtemp(prefix="bench-sched-", dir="/tmp")
         os.chmod(self.tmp, 0o755)
@@ -134,6 +134,9 @@ class Project:
         # No daily limit in effect (0 would mean none for ours, but for BOINC's: no jobs
         # once a host has its first batch).
         text = text.replace("<daily_result_quota>500", "<daily_result_quota>1000000")
+        if slots:
+            text = text.replace("<config>", "<config>\n    <shmem_work_items>%d"
+                                "</shmem_work_items>" % slots, 1)
         open(cfg_path, "w").write(text)
         if boinc:
             self._install_boinc(boinc)
@@ -442,7 +445,8 @@ def compare(args):
         projs = {}
         try:
             for name, (build, sleep) in impls.items():
-                projs[name] = proj = Project(server, 0, args.keep, boinc=build)
+                projs[name] = proj = Project(server, 0, args.keep, boinc=build,
+                                             slots=None if build else args.slots)
                 proj.rates, proj.feeder_sleep = {}, sleep
             for mode in args.mode:
                 names = list(projs) if mode != "nowork" else list(projs)[:2]
@@ -531,6 +535,8 @@ def main(argv=None):
                    help="seconds of unmeasured load before each --versus run")
     p.add_argument("--feeder-sleep", type=int, default=1,
                    help="the feeder's --sleep_interval (0: BOINC's never sleeps)")
+    p.add_argument("--slots", type=int,
+                   help="our projects' <shmem_work_items> (default: none, the feeder's own)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the project and database")
     args = p.parse_args(argv)
@@ -545,8 +551,9 @@ def main(argv=None):
     for server in args.server:
         for mode in args.mode:
             jobs = args.jobs or (0 if mode == "nowork" else
-                                 int(2000 * args.duration * len(args.concurrency)))
-            proj = Project(server, jobs, args.keep, args.boinc)
+                                 int(3000 * args.duration * len(args.concurrency)))
+            proj = Project(server, jobs, args.keep, args.boinc,
+                           slots=None if args.boinc else args.slots)
             try:
                 feeder = FEEDER[:-1] + (str(args.feeder_sleep),)
                 proj.start([feeder] + ([TRANSITIONER] if mode == "cycle" else []))

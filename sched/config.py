@@ -93,8 +93,11 @@ _CONVERTED = {
     "delete_delay_hours": ("delete_delay", lambda x: x * 3600),
 }
 
-# How many job slots the feeder keeps when config.xml does not say.
-DEFAULT_SHMEM_WORK_ITEMS = 100
+# How many job slots the feeder keeps when config.xml does not say.  BOINC's
+# feeder keeps 100 (MAX_WU_RESULTS): a dozen schedulers asking for 10 jobs
+# each empty that faster than any feeder refills it, and then get no job
+# however many wait in the DB.  A slot costs 8 KB of shared memory.
+DEFAULT_SHMEM_WORK_ITEMS = 1000
 
 
 class Daemon:

@@ -462,26 +462,28 @@ class Feeder(Daemon):
         self._set_isolation()
         cache, cfg, log = self.cache, self.config, self.log
         now = time.time()
-        slots = cache.slots()
-        in_cache = {s.resultid: s.index for s in slots if s.state != shmem.EMPTY}
+        # what a pass needs of each slot, without decoding whole slots
+        slots = cache.columns("state", "resultid", "time_added")
+        in_cache = {resultid: i for i, (state, resultid, _) in enumerate(slots)
+                    if state != shmem.EMPTY}
         phases = [FIRST_PASS if e.active else SECOND_PASS for e in self.enums]
         pending = {"ncollisions": 0, "bump": []}
         filled, dead = [], []
-        for s in slots:
-            i = s.index
-            if s.state == shmem.PRESENT:
-                if not (self.purge_stale_time and s.time_added < now - self.purge_stale_time):
+        for i, (state, resultid, time_added) in enumerate(slots):
+            if state == shmem.PRESENT:
+                if not (self.purge_stale_time and time_added < now - self.purge_stale_time):
                     continue
                 log.normal("remove result [RESULT#%d] from slot %d because it is stale",
-                           s.resultid, i)
-                if not cache.unpublish(i, s.resultid):
+                           resultid, i)
+                stale = cache.slot(i)
+                if stale.resultid != resultid or not cache.unpublish(i, resultid):
                     continue            # a scheduler claimed it meanwhile
-                self.purge_stale(s)
-                in_cache.pop(s.resultid, None)
-            elif s.state != shmem.EMPTY:
-                log.normal("checking pid %d", s.state)
-                if not os.path.exists("/proc/%d" % s.state):
-                    dead.append((i, s.state))
+                self.purge_stale(stale)
+                in_cache.pop(resultid, None)
+            elif state != shmem.EMPTY:
+                log.normal("checking pid %d", state)
+                if not os.path.exists("/proc/%d" % state):
+                    dead.append((i, state))
                 continue
             app_index = self.slot_app[i]
             if phases[app_index] == OVER:
@@ -504,9 +506,9 @@ class Feeder(Daemon):
         log.debug("Added %d results to array", len(filled))
         # Jobs may be waiting if we filled or collided -- or if no slot was free
         # to try (a full cache): then a drain should wake us (see sleep).
-        had_empty = any(s.state == shmem.EMPTY for s in slots)
+        had_empty = any(state == shmem.EMPTY for state, _, _ in slots)
         self.work_waiting = bool(filled or pending["ncollisions"] or not had_empty)
-        self.empty_after_pass = sum(1 for s in cache.slots() if s.state == shmem.EMPTY)
+        self.empty_after_pass = cache.count_empty()
         if pending["ncollisions"]:
             log.debug("%d results already in array", pending["ncollisions"])
             return False

@@ -164,6 +164,7 @@ def _offset(fields, name):
     return struct.calcsize(fmt)
 
 
+_COLUMN_STRUCTS = {}         # field names -> their struct's iter_unpack (JobCache.columns)
 _H_READY = _offset(_HEADER_FIELDS, "ready")
 _H_GENERATION = _offset(_HEADER_FIELDS, "generation")
 _H_CATALOG_LENGTH = _offset(_HEADER_FIELDS, "catalog_length")
@@ -373,12 +374,29 @@ class JobCache:
         make = _slot()._make
         return [make((i,) + t) for i, t in enumerate(SLOT.iter_unpack(data))]
 
+    def columns(self, *names):
+        """For every slot, in order, the tuple of the SLOT fields ``names``
+        (given in slot order): one pass over a copy of the slot table that
+        skips the other fields, for looks at a large cache that don't need
+        whole slots."""
+        unpack = _COLUMN_STRUCTS.get(names)
+        if unpack is None:
+            fmt = "=" + "".join(f if n in names else "%dx" % struct.calcsize("=" + f)
+                                for n, f in _SLOT_FIELDS)
+            unpack = _COLUMN_STRUCTS[names] = struct.Struct(fmt).iter_unpack
+        end = self._slots_off + self.max_wu_results * self._slot_size
+        return list(unpack(bytes(self._mv[self._slots_off:end])))
+
     def count_empty(self):
         """How many slots are EMPTY (a cheap look, for the feeder's sleep)."""
-        states = memoryview(bytes(self._mv[self._slots_off:self._slots_off
-                                           + self.max_wu_results * self._slot_size]))
-        return sum(1 for i in range(self.max_wu_results)
-                   if _I32.unpack_from(states, i * self._slot_size)[0] == EMPTY)
+        return sum(1 for (state,) in self.columns("state") if state == EMPTY)
+
+    def present(self):
+        """``(index, resultid, res_priority, infeasible_count)`` of each PRESENT
+        slot: what choosing among them needs (then :meth:`slot` reads one)."""
+        return [(i, resultid, priority, infeasible) for i, (state, infeasible, resultid, priority)
+                in enumerate(self.columns("state", "infeasible_count", "resultid",
+                                          "res_priority")) if state == PRESENT]
 
     def present_slots(self):
         """The PRESENT slots as :class:`Slot` tuples (``.index`` is the slot)."""

@@ -49,7 +49,7 @@ def test_boinc_defaults_when_absent(tmp_path):
     assert cfg.max_ncpus == 64
     assert cfg.httpd_user == "apache"
     assert cfg.user_url is True
-    assert cfg.work_items == 100 and cfg.query_size == 200
+    assert cfg.work_items == 1000 and cfg.query_size == 2000      # BOINC: 100, 200
     assert cfg.fuh_set_initial_permission == -1
     assert cfg.ban_os == []
 

@@ -372,7 +372,7 @@ def test_bin_feeder_runs_and_removes_its_segment_on_stop(work_project, how):
             proc.wait()
     assert proc.returncode == 0, err
     assert "read 1 platforms, 1 apps, 1 app_versions, 0 assignments" in err
-    assert "Using 100 job slots" in err
+    assert "Using 1000 job slots" in err          # our default (BOINC: 100)
     assert gone(work_project)
 
 

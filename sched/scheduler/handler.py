@@ -271,7 +271,7 @@ def process_request(ctx):
     if not ok_to_send and not req.results:
         reply.nucleus_only = True
         return
-    no_work = req.requesting_work and not ctx.cache.present_slots()
+    no_work = req.requesting_work and not ctx.cache.present()
     if no_work and cfg.nowork_skip and not req.results and req.hostid:
         reply.message("No work available", "low")
         reply.set_delay(DELAY_NO_WORK_SKIP)

@@ -12,7 +12,7 @@ import os
 import random
 import time
 
-from .. import states
+from .. import shmem, states
 from ..db import LOCK_ERRORS, DatabaseError
 from . import plans
 from .quota import generalized_app_version_id
@@ -225,22 +225,7 @@ def send_work(ctx):
     wreq = WorkRequest(ctx)
     if getattr(ctx, "wreq_disk_short", 0):
         wreq.reasons.setdefault("Tasks need more disk space than BOINC can use here", "notice")
-    chooser = VersionChooser(ctx, wreq)
-    slots = cache.present_slots()
-    candidates = []
-    start = random.randrange(len(slots)) if slots else 0
-    for slot in slots[start:] + slots[:start]:
-        wu = cache.workunit(slot)
-        wu["id"] = slot.workunitid
-        app = ctx.catalog.app(wu["appid"])
-        if app is None or app["non_cpu_intensive"]:
-            continue
-        best = chooser.best(app, wu)
-        if best is None:
-            continue
-        score = slot.res_priority + (1 if slot.infeasible_count else 0)
-        candidates.append((score, random.random(), wu, slot, app, best))
-    candidates.sort(key=lambda c: (-c[0], c[1]))
+    candidates = _candidates(ctx, VersionChooser(ctx, wreq))
     now = int(time.time())
     quota = ctx.quota.snapshot()
     try:
@@ -272,6 +257,31 @@ def send_work(ctx):
     return wreq.njobs
 
 
+def _candidates(ctx, chooser):
+    """The cached jobs this host has an app version for, best score first
+    (priority, +1 for a job other hosts couldn't take), equal scores in slot
+    order from a random slot on.  Made as they are taken: a slot is read
+    whole only when its turn comes, so a large cache costs little more per
+    request than a small one."""
+    cache = ctx.cache
+    heads = cache.present()
+    start = random.randrange(len(heads)) if heads else 0
+    heads = heads[start:] + heads[:start]
+    heads.sort(key=lambda h: -(h[2] + (1 if h[3] else 0)))         # stable
+    for index, resultid, _, _ in heads:
+        slot = cache.slot(index)
+        if slot.state != shmem.PRESENT or slot.resultid != resultid:
+            continue            # taken meanwhile
+        wu = cache.workunit(slot)
+        wu["id"] = slot.workunitid
+        app = ctx.catalog.app(wu["appid"])
+        if app is None or app["non_cpu_intensive"]:
+            continue
+        best = chooser.best(app, wu)
+        if best is not None:
+            yield wu, slot, app, best
+
+
 def _mark_jobs(ctx, wreq, candidates, now):
     """Claim and mark sent the candidates the host takes, best first; the list
     of (resultid, wu, xml_doc, app, av, platform, usage, deadline) marked."""
@@ -279,7 +289,7 @@ def _mark_jobs(ctx, wreq, candidates, now):
     marked = []
     sent_wus = set()
     host_ncpus = _host_ncpus(ctx)
-    for score, _, wu, slot, app, (flops, av, platform, usage) in candidates:
+    for wu, slot, app, (flops, av, platform, usage) in candidates:
         if not wreq.need_more():
             break
         if wu["id"] in sent_wus:

@@ -106,8 +106,8 @@ def test_server_status_xml(site):
     apps = {a.findtext("name"): a for a in files.find("tasks_by_app")}
     assert int(apps["worker"].findtext("unsent")) == int(files.findtext("results_ready_to_send"))
     cache = root.find("shared_memory")
-    assert cache.findtext("ready") == "1" and int(cache.findtext("nslots")) == 100
-    assert int(cache.findtext("present")) + int(cache.findtext("empty")) == 100
+    assert cache.findtext("ready") == "1" and int(cache.findtext("nslots")) == 1000
+    assert int(cache.findtext("present")) + int(cache.findtext("empty")) == 1000
 
 
 def test_status_page(site):

@@ -72,9 +72,12 @@ def client(url, auth, n, sent, errors, total, deadline):
 @pytest.mark.parametrize("mode", ["fcgi"])
 def test_sixteen_hosts_every_job_sent_exactly_once(work_ready, private_apache, mode):
     wp = work_ready(njobs=0, feeder=False)
-    # no pause between a host's RPCs; a cache of 400 jobs, refilled as it drains
+    # no pause between a host's RPCs; a cache of 400 jobs, refilled as it drains; 8 jobs
+    # an RPC (2 per CPU), so that the hosts share them (at 200 an RPC, the first few
+    # RPCs could take all 1,000)
     text = open(wp.config.path).read().replace("<min_sendwork_interval>6",
                                                "<min_sendwork_interval>0")
+    text = re.sub(r"<max_wus_to_send>\d+", "<max_wus_to_send>2", text)
     text = text.replace("<config>", "<config>\n        <shmem_work_items>400</shmem_work_items>")
     open(wp.config.path, "w").write(text)
     wp.add_jobs(1000)
