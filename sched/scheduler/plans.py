@@ -8,13 +8,15 @@ a log line, since no host here reports usable GPUs to us.
 """
 
 import os
-import random
-import re
 
 from ..xmlutil import XMLError, parse_bool, parse_file, strtol
 
 _spec_cache = {}     # path -> (mtime, specs or None)
-_GPU_BUILTINS = re.compile(r"cuda|nvidia|ati|amd|opencl|intel_gpu|apple_gpu|vbox")
+_GPU_BUILTINS = ("cuda", "nvidia", "ati", "amd", "opencl", "intel_gpu", "apple_gpu", "vbox")
+
+
+def _gpu_builtin(plan_class):
+    return any(name in plan_class for name in _GPU_BUILTINS)
 
 
 def _load_specs(path):
@@ -81,7 +83,7 @@ def host_usage(ctx, plan_class, ncpus):
         if "sse3" not in features and "pni" not in features:
             return None
         return dict(avg_ncpus=1.0, projected_flops=fpops * 1.1, peak_flops=fpops, cmdline="")
-    if _GPU_BUILTINS.search(plan_class):
+    if _gpu_builtin(plan_class):
         if ctx.cfg.debug_version_select:
             ctx.log.normal("[version] plan class %s needs a GPU or VM: not offered", plan_class)
         return None
@@ -109,8 +111,10 @@ def _from_spec(ctx, spec, ncpus, fpops):
         return None
     if spec.get("user_id") and strtol(spec["user_id"]) != ctx.user["id"]:
         return None
-    if _num(spec, "infeasible_random") and random.random() < _num(spec, "infeasible_random"):
-        return None
+    if _num(spec, "infeasible_random"):
+        import random
+        if random.random() < _num(spec, "infeasible_random"):
+            return None
     features = set(host.get("p_features", "").lower().split())
     if any(f.lower() not in features for f in spec.get("cpu_feature", [])):
         return None
@@ -118,8 +122,10 @@ def _from_spec(ctx, spec, ncpus, fpops):
         return None
     for key, field in (("os_regex", "os_version"), ("cpu_vendor_regex", "p_vendor"),
                        ("cpu_model_regex", "p_model")):
-        if spec.get(key) and not re.search(spec[key], host.get(field, "")):
-            return None
+        if spec.get(key):
+            import re       # only for a spec that has regexes (a CGI process pays for re)
+            if not re.search(spec[key], host.get(field, "")):
+                return None
     if "is64bit" in spec:
         platform64 = any("64" in p for p in req.platforms)
         if spec["is64bit"] != platform64:
@@ -153,4 +159,4 @@ def known_plan_class(cfg, name):
     specs, have_file = _load_specs(cfg.project_path("plan_class_spec.xml"))
     if have_file:
         return specs is not None and name in specs
-    return name in BUILTIN_CPU_CLASSES or bool(_GPU_BUILTINS.search(name))
+    return name in BUILTIN_CPU_CLASSES or _gpu_builtin(name)

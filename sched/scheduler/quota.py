@@ -8,6 +8,8 @@ anonymous-platform versions (k = 2 CPU, 3 NVIDIA, 4 ATI, 5 Intel, 6 Apple).
 
 import time
 
+from . import Random
+
 COLUMNS = ("host_id", "app_version_id", "pfc_n", "pfc_avg", "et_n", "et_avg", "et_var",
            "et_q", "max_jobs_per_day", "n_jobs_today", "turnaround_n", "turnaround_avg",
            "turnaround_var", "turnaround_q", "consecutive_valid")
@@ -22,8 +24,7 @@ def generalized_app_version_id(app_version_id, appid):
 def _day_of_year(t, host_id):
     """Day number of ``t`` shifted by a per-host offset, so hosts don't all roll
     over at midnight together."""
-    import random           # here: a CGI RPC that reports and asks for nothing needs none
-    offset = random.Random(host_id).random() * 86400
+    offset = Random(host_id).random() * 86400
     return time.localtime(t + offset).tm_yday
 
 

@@ -9,12 +9,11 @@ UPDATE, so a job is never sent twice.
 """
 
 import os
-import random
 import time
 
 from .. import shmem, states
 from ..db import LOCK_ERRORS, DatabaseError
-from . import plans
+from . import Random, plans
 from .quota import generalized_app_version_id
 from .reply import app_version_xml, result_xml
 
@@ -257,6 +256,9 @@ def send_work(ctx):
     return wreq.njobs
 
 
+_rng = Random()
+
+
 def _candidates(ctx, chooser):
     """The cached jobs this host has an app version for, best score first
     (priority, +1 for a job other hosts couldn't take), equal scores in slot
@@ -265,7 +267,7 @@ def _candidates(ctx, chooser):
     request than a small one."""
     cache = ctx.cache
     heads = cache.present()
-    start = random.randrange(len(heads)) if heads else 0
+    start = int(_rng.random() * len(heads))
     heads = heads[start:] + heads[:start]
     heads.sort(key=lambda h: -(h[2] + (1 if h[3] else 0)))         # stable
     for index, resultid, _, _ in heads:
