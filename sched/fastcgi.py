@@ -5,8 +5,9 @@ calls and writes each with up to three send() calls, output cut into 8 KB
 records: some forty system calls for a scheduler RPC.  Here the connection
 reads the socket in large blocks and takes the records out of its buffer,
 and keeps the reply's records until the request ends (or more input is
-needed), then sends them in one call.  Everything else -- the records'
-meaning, the WSGI environment, the request's life -- is flup's.
+needed), then sends them in one call, and closes a Unix socket without
+waiting for the web server to close its end first.  Everything else -- the
+records' meaning, the WSGI environment, the request's life -- is flup's.
 """
 
 import socket
@@ -17,6 +18,7 @@ from flup.server.fcgi_single import WSGIServer as _FlupWSGIServer
 
 _HEADER = struct.Struct("!BBHHBx")      # version, type, request id, length, padding
 _READ_SIZE = 1 << 16
+_SEND_SIZE = 1 << 18         # output held back at most (a reply is usually far less)
 
 _DISPATCH = {fcgi_base.FCGI_GET_VALUES: "_do_get_values",
              fcgi_base.FCGI_BEGIN_REQUEST: "_do_begin_request",
@@ -34,6 +36,7 @@ class Connection(fcgi_base.Connection):
         self._in = b""
         self._pos = 0
         self._out = []
+        self._out_bytes = 0
 
     def _fill(self, need):
         """Until ``need`` unread bytes are buffered (EOFError if the peer closed)."""
@@ -82,11 +85,14 @@ class Connection(fcgi_base.Connection):
             self._out.append(rec.contentData)
         if rec.paddingLength:
             self._out.append(b"\0" * rec.paddingLength)
+        self._out_bytes += 8 + rec.contentLength + rec.paddingLength
+        if self._out_bytes >= _SEND_SIZE:      # a long reply (a download) goes as it comes
+            self._send_output()
 
     def _send_output(self):
         if self._out:
             data = b"".join(self._out)
-            self._out = []
+            self._out, self._out_bytes = [], 0
             self._sock.sendall(data)
 
     def _cleanupSocket(self):

@@ -21,12 +21,24 @@ from sched.fastcgi import WSGIServer
 def app(environ, start_response):
     body = environ["wsgi.input"].read()
     size = int(environ.get("HTTP_X_REPLY_BYTES") or 0)
+    if environ.get("HTTP_X_STREAM"):            # a download: chunks as they come
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return stream(environ["HTTP_X_STREAM"])
     reply = json.dumps({"md5": hashlib.md5(body).hexdigest(), "n": len(body),
                         "long": environ.get("HTTP_X_LONG", ""),
                         "method": environ["REQUEST_METHOD"]}).encode() + b"\\n" + b"z" * size
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(reply)))])
     return [reply]
+
+def stream(flag):
+    import os, time
+    for i in range(10):
+        yield b"x" * 100000
+    deadline = time.time() + 20             # the client has had the first MB meanwhile?
+    while not os.path.exists(flag) and time.time() < deadline:
+        time.sleep(0.05)
+    yield b"seen" if os.path.exists(flag) else b"never"
 
 WSGIServer(app, bindAddress=%(sock)r).run()
 """
@@ -140,3 +152,24 @@ def test_management_record_is_answered(server):
     content, _ = read_records(s)
     s.close()
     assert content == pair(b"FCGI_MPXS_CONNS", b"0")
+
+
+def test_a_long_reply_is_sent_as_it_comes(server, tmp_path):
+    flag = tmp_path / "received"
+    s = server()
+    s.sendall(request(dict(PARAMS, CONTENT_LENGTH="0", HTTP_X_STREAM=str(flag)), b""))
+    data = s.recv(65536)            # before the app has made its last chunk
+    flag.write_text("")
+    while True:
+        more = s.recv(65536)
+        if not more:
+            break
+        data += more
+    s.close()
+    body = b""
+    while len(data) >= 8:
+        _, kind, _, length, pad = HEADER.unpack_from(data)
+        if kind == 6:
+            body += data[8:8 + length]
+        data = data[8 + length + pad:]
+    assert body.endswith(b"x" * 100000 + b"seen")

@@ -125,7 +125,7 @@ def _file_text(path):
     return text
 
 
-def _code_sign_key(cfg):
+def _code_sign_key():
     path = _state.paths.code_sign_key
     mtime = os.stat(path).st_mtime
     if _state.key_text is None or mtime != _state.key_mtime:
@@ -189,7 +189,7 @@ def _handle(environ, start_response, cfg, log, started, body):
     if os.path.exists(_state.paths.stop_sched):
         return down("Project is temporarily shut down for maintenance")
     try:
-        key_text = _code_sign_key(cfg)
+        key_text = _code_sign_key()
     except OSError:
         log.critical("Can't read code sign key file %s", _state.paths.code_sign_key)
         return down("Server can't find key file")
