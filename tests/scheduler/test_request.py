@@ -132,3 +132,60 @@ def test_scan_text_and_numbers():
     assert scan.as_float("-.e1") == 0.0 and scan.as_float("inf") == 0.0
     assert scan.as_float("1e999") == 0.0 and scan.as_float("7.") == 7.0
     assert scan.as_int(" -12abc ") == -12 and scan.as_int("x", 5) == 5
+
+
+def _mutations(docs, seed=1, per_doc=150):
+    """The documents with random damage: bits cut out, tags and junk put in."""
+    import random
+    rng = random.Random(seed)
+    pieces = ["<", ">", "/", "!", "?", "-", "a", " ", "\n", 'x="1"', "<!--", "-->", "<a>", "</a>",
+              "<b/>", "<![CDATA[", "]]>", "&amp;", "1", ".", "é", "<1>", "< a>", "<result>",
+              "</result>", "<host_info>", "</host_info>", "<p_ncpus>4</p_ncpus>"]
+    for doc in docs:
+        yield doc
+        for _ in range(per_doc):
+            chars = list(doc)
+            for _ in range(rng.randint(1, 5)):
+                at = rng.randrange(len(chars) + 1)
+                if rng.random() < 0.4:
+                    del chars[at:at + rng.randint(1, 30)]
+                else:
+                    chars.insert(at, rng.choice(pieces))
+            yield "".join(chars)
+
+
+def _outcome(fn, *args):
+    try:
+        result = fn(*args)
+        return list(result) if isinstance(result, (list, tuple)) or hasattr(result, "__next__") \
+            else result
+    except scan.ScanError as exc:
+        return ("ScanError", str(exc))
+
+
+def _fields(obj):
+    if isinstance(obj, list):
+        return [_fields(x) for x in obj]
+    return {k: _fields(v) for k, v in vars(obj).items()} if hasattr(obj, "__dict__") else obj
+
+
+def test_regex_and_str_scanners_find_the_same(monkeypatch):
+    docs = [open(p).read() for p in sorted(glob.glob(os.path.join(SHARED, "fixtures", "**",
+                                                                  "*.xml"), recursive=True))]
+    assert len(docs) > 20
+    cases = list(_mutations(docs))
+    body_of = lambda doc: doc[doc.find(">") + 1:] if doc.startswith("<?xml") else doc
+
+    def run_all():
+        out = []
+        for doc in cases:
+            out.append(_outcome(scan.children, doc))
+            out.append(_outcome(scan.children, doc, 5, len(doc) - 5))
+            out.append(_outcome(scan.items, body_of(doc)))
+            parsed = _outcome(request.parse, doc)
+            out.append(_fields(parsed) if isinstance(parsed, request.Request) else parsed)
+        return out
+    monkeypatch.setattr(scan, "_patterns", None)
+    by_str = run_all()
+    scan.use_regex()
+    assert run_all() == by_str
