@@ -117,9 +117,15 @@ class WSGIServer(_FlupWSGIServer):
 
     unix_socket = False
 
-    def __init__(self, application, **kwargs):
+    def __init__(self, application, idle=None, **kwargs):
         super().__init__(application, **kwargs)
         self._jobClass = Connection
+        self._idle = idle
+
+    def _mainloopPeriodic(self):
+        """After each request, and after each second without one (flup's hook)."""
+        if self._idle is not None:
+            self._idle()
 
     def _setupSocket(self):
         sock = super()._setupSocket()

@@ -71,9 +71,10 @@ def serve_cgi(application, finish=None):
             os._exit(0)
 
 
-def serve_fcgi(application):
+def serve_fcgi(application, idle=None):
     """Serve FastCGI; run as a plain CGI program (BOINC's fcgi programs fall
-    back the same way), serve that one request."""
+    back the same way), serve that one request.  ``idle`` is called after
+    each request and after each second without one."""
     import stat
     if "REQUEST_METHOD" in os.environ:      # mod_fcgid passes it per request, not here
         return serve_cgi(application)
@@ -84,7 +85,7 @@ def serve_fcgi(application):
     # flup's single-threaded server: mod_fcgid sends one request at a time
     # per process and scales by starting more processes.
     from .fastcgi import WSGIServer
-    WSGIServer(application).run()
+    WSGIServer(application, idle=idle).run()
 
 
 def under_fastcgi():

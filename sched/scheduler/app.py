@@ -5,6 +5,13 @@ we keep the parsed config (re-read when config.xml changes), the DB
 connection, the shared-memory attachment (re-attached when the feeder
 recreates the segment), the code-signing key and the open log file
 (reopened when it is rotated away).
+
+A long-lived (FastCGI) process, after :func:`long_lived`, looks at the
+files that rarely change (the key, gui_urls.xml, project_files.xml, the
+log's identity) once a second rather than on every request, and keeps its
+log lines until ``<scheduler_log_buffer>`` bytes or a second's worth have
+gathered, as BOINC's FastCGI scheduler buffers its log; config.xml and
+``stop_sched`` are looked at on every request.
 """
 
 import os
@@ -36,9 +43,72 @@ class _State:
     key_text = None
     key_mtime = None
     texts = {}
+    long_lived = False
+    recheck = 0.0           # seconds between looks at rarely changed files (0: always)
+    checked = {}            # what -> time.monotonic() of the last look
+    log_buffer = 0          # long-lived: bytes of log lines kept back at most
 
 
 _state = _State()
+
+
+def long_lived(recheck=1.0):
+    """This process serves request after request (FastCGI); see the module doc."""
+    _state.long_lived = True
+    _state.recheck = recheck
+    _state.checked = {}
+
+
+def _due(what):
+    """Time for another look at ``what``?  Always, unless long-lived."""
+    if not _state.recheck:
+        return True
+    now = time.monotonic()
+    if now - _state.checked.get(what, -1e9) < _state.recheck:
+        return False
+    _state.checked[what] = now
+    return True
+
+
+class _LogFile:
+    """The scheduler log of a long-lived process: lines kept in memory and
+    written with one write() of whole requests (the file is shared by all
+    scheduler processes: a line is never cut in two)."""
+
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self.parts, self.size, self.written = [], 0, time.monotonic()
+
+    def fileno(self):
+        return self.fd
+
+    def write(self, text):
+        self.parts.append(text)
+        self.size += len(text)
+
+    def flush(self):
+        if self.parts:
+            data = "".join(self.parts).encode("utf-8", "replace")
+            self.parts, self.size = [], 0
+            while data:
+                data = data[os.write(self.fd, data):]
+        self.written = time.monotonic()
+
+    def close(self):
+        try:
+            self.flush()
+        finally:
+            os.close(self.fd)
+
+
+def idle():
+    """Between requests of a long-lived process: write the log lines that
+    have waited a second (or fill the buffer)."""
+    log = _state.log
+    if log is not None and isinstance(log.stream, _LogFile) and log.stream.parts and (
+            log.stream.size >= _state.log_buffer
+            or time.monotonic() - log.stream.written >= 1.0):
+        log.flush()
 
 
 class _Paths:
@@ -86,12 +156,15 @@ def _open_log(cfg):
     opened anew when the file was moved away (log rotation) or the config
     changed.  Lines are written at the end of each request."""
     path = _state.paths.log
+    log = _state.log
+    if not _due("log") and log is not None:
+        log.indent = 0
+        return log
     try:
         st = os.stat(path)
         ident = (path, st.st_dev, st.st_ino, cfg.sched_debug_level)
     except OSError:
         ident = None
-    log = _state.log
     if log is not None and ident is not None and ident == _state.log_id:
         log.indent = 0
         return log
@@ -100,10 +173,11 @@ def _open_log(cfg):
         _state.log = None
     try:
         os.makedirs(os.path.dirname(path), mode=0o1770, exist_ok=True)
-        stream = open(path, "a")
+        stream = _LogFile(path) if _state.long_lived else open(path, "a")
         st = os.fstat(stream.fileno())
     except OSError:
         return None
+    _state.log_buffer = cfg.scheduler_log_buffer
     _state.log = logmod.Log(level=cfg.sched_debug_level, stream=stream, with_pid=True,
                             flush_each=False)
     _state.log_id = (path, st.st_dev, st.st_ino, cfg.sched_debug_level)
@@ -112,11 +186,14 @@ def _open_log(cfg):
 
 def _file_text(path):
     """gui_urls.xml / project_files.xml, cached by mtime ('' if absent)."""
+    cached = _state.texts.get(path)
+    if not _due(path) and cached:
+        return cached[1]
     try:
         mtime = os.stat(path).st_mtime
     except OSError:
+        _state.texts[path] = (None, "")
         return ""
-    cached = _state.texts.get(path)
     if cached and cached[0] == mtime:
         return cached[1]
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -127,6 +204,8 @@ def _file_text(path):
 
 def _code_sign_key():
     path = _state.paths.code_sign_key
+    if not _due(path) and _state.key_text is not None:
+        return _state.key_text
     mtime = os.stat(path).st_mtime
     if _state.key_text is None or mtime != _state.key_mtime:
         with open(path) as f:
@@ -180,7 +259,10 @@ def application(environ, start_response):
         return _respond(start_response, replymod.project_down(
             "Server error: please try again later", cfg.maintenance_delay), "text/plain")
     finally:
-        log.flush()
+        if _state.long_lived:
+            idle()
+        else:
+            log.flush()
 
 
 def _handle(environ, start_response, cfg, log, started, body):
@@ -247,10 +329,10 @@ def _handle(environ, start_response, cfg, log, started, body):
     return _respond(start_response, text)
 
 
-def _finish():
-    """Close what a CGI process kept open (it then ends without shutting the
-    interpreter down): the DB politely, so the server logs no aborted
-    connection; the log, flushed."""
+def close():
+    """Close what the process kept open, as it ends (a CGI process then ends
+    without shutting the interpreter down): the DB politely, so the server
+    logs no aborted connection; the log, with the lines still kept back."""
     if _state.db is not None:
         _state.db.close()
     if _state.log is not None:
@@ -259,4 +341,4 @@ def _finish():
 
 def run():
     from ..wsgi import serve_cgi
-    serve_cgi(application, _finish)
+    serve_cgi(application, close)

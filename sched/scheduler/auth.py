@@ -51,6 +51,7 @@ def _host(db, hostid):
 
 
 _OWNER_COLUMNS = [c.strip() for c in USER_COLUMNS.split(",")]
+_OWNER_KEYS = [(c, "owner." + c) for c in _OWNER_COLUMNS]
 _HOST_AND_OWNER = ("SELECT host.*, %s FROM host LEFT JOIN user ON user.id=host.userid "
                    "WHERE host.id=%%s" % ", ".join("user.%s AS `owner.%s`" % (c, c)
                                                    for c in _OWNER_COLUMNS))
@@ -61,7 +62,7 @@ def _host_and_owner(db, hostid):
     row = db.query_one(_HOST_AND_OWNER, (hostid,))
     if row is None:
         return None, None
-    owner = {c: row.pop("owner." + c) for c in _OWNER_COLUMNS}
+    owner = {c: row.pop(key) for c, key in _OWNER_KEYS}
     return row, (owner if owner["id"] is not None else None)
 
 

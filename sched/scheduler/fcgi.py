@@ -1,10 +1,13 @@
 """``cgi-bin/fcgi``: the scheduler served as FastCGI."""
 
 from ..wsgi import serve_fcgi
-from . import scan
-from .app import application
+from . import app, scan
 
 
 def run():
     scan.use_regex()            # a long-lived process: compile once, scan faster
-    serve_fcgi(application)
+    app.long_lived()
+    try:
+        serve_fcgi(app.application, idle=app.idle)
+    finally:
+        app.close()

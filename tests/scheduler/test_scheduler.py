@@ -221,3 +221,28 @@ def test_another_users_host_id_is_not_taken_over(work_ready, monkeypatch):
     assert bob_host != alice_host
     owners = dict(wp.db.rows("SELECT id, userid FROM host"))
     assert owners[alice_host] != owners[bob_host]
+
+
+def test_long_lived_process_buffers_its_log_and_rechecks_files_each_second(
+        work_ready, monkeypatch):
+    wp = work_ready(njobs=0)
+    auth = create_user(wp.db, "vol@example.com", "volunteer")
+    clock = [1000.0]
+    monkeypatch.setattr(schedapp.time, "monotonic", lambda: clock[0])
+    schedapp.long_lived()
+    before = sched_log(wp) if os.path.exists(os.path.join(wp.config.dir("log"),
+                                                          "scheduler.log")) else ""
+    reply, _ = rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
+    assert "<hostid>" in reply and sched_log(wp) == before     # kept back
+    with open(os.path.join(wp.dir, "gui_urls.xml"), "w") as f:
+        f.write(GUI_URLS)
+    clock[0] += 0.5
+    reply, _ = rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
+    assert "home.php" not in reply and sched_log(wp) == before  # looked at within a second
+    clock[0] += 1.0
+    reply, _ = rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
+    assert "home.php" in reply                                 # a second later: seen
+    assert sched_log(wp).count("Scheduler ran") == before.count("Scheduler ran") + 3
+    rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
+    schedapp.close()                                           # the rest, at the end
+    assert sched_log(wp).count("Scheduler ran") == before.count("Scheduler ran") + 4
