@@ -21,6 +21,7 @@ import math
 import os
 import time
 
+from . import schema
 from . import shmem
 from . import states
 from .daemon import Daemon
@@ -50,12 +51,15 @@ _WU_SELECT = ", ".join("workunit." + c for c in shmem.WU_COLUMNS)
 # the statistics of freshly filled tables MariaDB otherwise starts from
 # workunit and, held to ind_res_st, rescans every unsent result per workunit
 # (seconds at 2000 jobs).
+# The apps are a subquery, not a join: MariaDB joins app through a join
+# buffer, which makes it sort even rows read in order from res_feeder.
 _FILL_QUERY = (
     "SELECT HIGH_PRIORITY STRAIGHT_JOIN "
     "r1.id, r1.priority, r1.server_state, r1.report_deadline, r1.workunitid "
-    "FROM result r1 FORCE INDEX (ind_res_st), workunit, app "
-    "WHERE r1.server_state=%s AND r1.workunitid=workunit.id AND workunit.appid=app.id "
-    "AND app.deprecated=0 AND workunit.transitioner_flags=0")
+    "FROM result r1 FORCE INDEX (%s), workunit "
+    "WHERE r1.server_state=%%s AND r1.workunitid=workunit.id "
+    "AND workunit.appid IN (SELECT id FROM app WHERE deprecated=0) "
+    "AND workunit.transitioner_flags=0")
 _WU_QUERY = "SELECT workunit.id, %s FROM workunit WHERE workunit.id IN (%%s)" % _WU_SELECT
 # --by_batch: results ranked within their batch, rank 0 of every batch first.
 _BY_BATCH_QUERY = (
@@ -186,6 +190,7 @@ class Feeder(Daemon):
         self.cache = shmem.FeederCache.create(cfg, nslots, max_counts, catalog_bytes)
         self._isolation_conn = None
         self._set_isolation()
+        self.fill_index = self._fill_index()
         self.scan_tables()
         h = self.cache.header()
         self.log.normal("read %d platforms, %d apps, %d app_versions, %d assignments",
@@ -195,6 +200,21 @@ class Feeder(Daemon):
             self.log.warning("<hr_allocate_slots> is not supported; HR jobs are fed in "
                              "the same order as the others")
         self.make_enums()
+
+    def _fill_index(self):
+        """The index the enumeration reads unsent results by: res_feeder
+        (schema.ADDED_INDEXES) when present and it gives the order asked for,
+        else BOINC's ind_res_st, with which MariaDB sorts all unsent results
+        at every enumeration."""
+        if self.order != DEFAULT_ORDER:
+            return "ind_res_st"
+        name = schema.index_like(self.db, "result", "res_feeder")
+        if name:
+            self.log.normal("reading unsent results in order from index %s", name)
+            return name
+        self.log.normal("the result table has no index res_feeder: each enumeration "
+                        "sorts all unsent results (bin/upgrade says how to add it)")
+        return "ind_res_st"
 
     def _config_int(self, tag, value):
         try:
@@ -393,7 +413,7 @@ class Feeder(Daemon):
         self.log.normal("Done re-scanning: trigger file removed.")
 
     def _query(self, enum):
-        sql = _BY_BATCH_QUERY if self.order == "by_batch" else _FILL_QUERY
+        sql = _BY_BATCH_QUERY if self.order == "by_batch" else _FILL_QUERY % self.fill_index
         params = [states.RESULT_SERVER_STATE_UNSENT]
         if self.args.mod:
             sql += " AND mod(r1.id, %s) = %s"

@@ -82,6 +82,20 @@ class Index:
         return "%s (%s)" % (kind, cols)
 
 
+# Indexes of ours beyond BOINC's schema, made with every database we create
+# (load_schema) and used when present, never required.  res_feeder hands the
+# feeder the unsent results already in its order (priority DESC, workunitid),
+# so an enumeration reads its LIMIT rows instead of sorting the whole unsent
+# pool (linear in the pool: 0.3 s at 120,000 unsent results, 10 ms this way).
+# DESC needs MariaDB 10.8 or MySQL 8; older servers make an ascending index,
+# which the feeder doesn't use.
+ADDED_INDEXES = {
+    ("result", "res_feeder"): Index(False, (("server_state", None, "A"),
+                                            ("priority", None, "D"),
+                                            ("workunitid", None, "A"))),
+}
+
+
 def schema_path():
     """db/schema.sql in this checkout."""
     return os.path.join(ROOT, "db", "schema.sql")
@@ -119,6 +133,39 @@ def load_schema(db):
                          "loaded into an empty database" % (name, n))
     with open(schema_path(), encoding="utf-8") as f:
         db.execute_script(f.read())
+    add_indexes(db)
+
+
+def add_indexes(db):
+    """Make the ADDED_INDEXES the connected database lacks; their names."""
+    desc = describe(db)
+    made = []
+    for table, name in sorted(ADDED_INDEXES):
+        if table in desc["tables"] and name not in desc["indexes"].get(table, {}):
+            db.execute(add_index_sql(table, name))
+            made.append("%s.%s" % (table, name))
+    return made
+
+
+def add_index_sql(table, name):
+    """The ALTER TABLE that makes the ADDED_INDEXES entry ``name``."""
+    cols = ADDED_INDEXES[(table, name)].sql(name).split(" ", 1)[1]
+    return "ALTER TABLE %s ADD INDEX %s %s" % (table, name, cols)
+
+
+def index_like(db, table, name):
+    """The name of ``table``'s index that starts with the columns (and
+    directions) of the ADDED_INDEXES entry ``name``, or None."""
+    want = ADDED_INDEXES[(table, name)]
+    rows = db.rows("SELECT index_name, non_unique, column_name, sub_part, collation "
+                   "FROM information_schema.statistics WHERE table_schema = DATABASE() "
+                   "AND table_name = %s ORDER BY index_name, seq_in_index", (table,))
+    desc = {"tables": {}, "columns": {}, "indexes": {}}
+    _add_indexes(desc, ((table, r[0], int(r[1])) + tuple(r[2:]) for r in rows))
+    for index_name, index in desc["indexes"].get(table, {}).items():
+        if index.columns[:len(want.columns)] == want.columns:
+            return index_name
+    return None
 
 
 # -- reading a schema
@@ -327,7 +374,8 @@ def _compare_indexes(table, aidx, eidx):
         if a is None:
             diffs.append("missing index %s.%s %s" % (table, name, e.sql(name)))
         elif e is None:
-            diffs.append("extra index %s.%s %s" % (table, name, a.sql(name)))
+            if ADDED_INDEXES.get((table, name)) != a:
+                diffs.append("extra index %s.%s %s" % (table, name, a.sql(name)))
         elif a != e:
             diffs.append("index %s.%s: %s, expected %s" % (table, name, a.sql(name), e.sql(name)))
     return diffs

@@ -18,7 +18,7 @@ from testenv import ROOT
 from jobcache_helpers import add_app, add_job, add_version, insert, work_project  # noqa: F401
 from sched import db as dbmod
 from sched import log as logmod
-from sched import shmem, states
+from sched import schema, shmem, states
 from sched.errors import BoincError
 from sched.feeder import Feeder, weighted_interleave
 
@@ -245,6 +245,43 @@ def test_order_and_selection_options(work_project, start):
     h = start("--mod", "2", "1", slots=4)
     h.do_pass()
     assert h.cached() == sorted(r for r in jobs if r % 2 == 1)
+
+
+def _fill_order(f):
+    return [int(line.split("[RESULT#")[1].split("]")[0])
+            for line in f.log().splitlines() if "adding result" in line]
+
+
+def test_enumeration_order_is_the_same_with_and_without_res_feeder(work_project, start):
+    db = work_project.db
+    appid, _ = add_app(db)
+    old, _ = add_app(db, name="old", deprecated=1)
+    wu_a, (a0,) = add_job(db, appid, priority=0)
+    wu_b, (b0,) = add_job(db, appid, priority=5)
+    wu_c, (c0,) = add_job(db, appid, priority=0)
+    add_job(db, old, priority=9)                            # a deprecated app's job
+    add_job(db, appid, priority=9, transitioner_flags=states.TRANSITION_NO_NEW_RESULTS)
+    # a job's second result, made later (a higher id than the jobs after it)
+    a1 = insert(db, "result", workunitid=wu_a, appid=appid, server_state=2, priority=0,
+                name="late_retry", xml_doc_in="<result>\n</result>\n")
+    b1 = insert(db, "result", workunitid=wu_b, appid=appid, server_state=2, priority=7,
+                name="urgent_retry", xml_doc_in="<result>\n</result>\n")
+    want = [b1, b0, a0, a1, c0]             # priority DESC, workunitid, id
+    f = start("-d", "3", slots=8)
+    assert "reading unsent results in order from index res_feeder" in f.log()
+    f.do_pass()
+    assert _fill_order(f) == want
+    db.execute("ALTER TABLE result DROP INDEX res_feeder")
+    g = start("-d", "3", slots=8)
+    assert "no index res_feeder" in g.log()
+    g.do_pass()
+    assert _fill_order(g) == want
+    # an order the index doesn't give: BOINC's index, sorted
+    db.execute(schema.add_index_sql("result", "res_feeder"))
+    h = start("-d", "3", "--priority_asc", slots=8)
+    assert "res_feeder" not in h.log()
+    h.do_pass()
+    assert _fill_order(h)[:3] == [a0, c0, a1]
 
 
 def test_allapps_interleaves_by_weight(work_project, start):

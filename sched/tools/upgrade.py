@@ -234,6 +234,12 @@ def check_database(cfg, f, verbose):
                            if tolerated else ""))
             if verbose:
                 f.ok += ["    " + d for d in tolerated]
+            for table, name in sorted(schema.ADDED_INDEXES):
+                if not schema.index_like(db, table, name):
+                    f.ok.append("database '%s': no index %s.%s, with which the feeder reads "
+                                "unsent results without sorting them all; it can be added "
+                                "while the project runs: %s"
+                                % (cfg.db_name, table, name, schema.add_index_sql(table, name)))
     except BoincError as exc:
         f.problems.append("database: %s" % exc)
     finally:

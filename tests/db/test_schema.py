@@ -45,6 +45,25 @@ def test_schema_matches_boinc_exactly(loaded_db):
     # the copy the checker uses at run time says the same
     assert schema.compare(actual, schema.expected_description()) == []
     assert schema.compare(schema.expected_description(), schema.load_tsv(FIXTURE)) == []
+    # ... but for the indexes of ours, which compare leaves out
+    ours = {(t, n): ix for t, idx in actual["indexes"].items() for n, ix in idx.items()
+            if n not in schema.load_tsv(FIXTURE)["indexes"].get(t, {})}
+    assert ours == schema.ADDED_INDEXES
+
+
+def test_added_indexes(loaded_db):
+    assert schema.index_like(loaded_db, "result", "res_feeder") == "res_feeder"
+    assert schema.add_indexes(loaded_db) == []
+    loaded_db.execute("ALTER TABLE result DROP INDEX res_feeder, "
+                      "ADD INDEX feeder_order (server_state, priority DESC, workunitid, id)")
+    assert schema.index_like(loaded_db, "result", "res_feeder") == "feeder_order"
+    loaded_db.execute("ALTER TABLE result DROP INDEX feeder_order, "
+                      "ADD INDEX ascending (server_state, priority, workunitid)")
+    assert schema.index_like(loaded_db, "result", "res_feeder") is None
+    assert "extra index result.ascending KEY (server_state, priority, workunitid)" in \
+        schema.compare(schema.describe(loaded_db), schema.expected_description())
+    assert schema.add_indexes(loaded_db) == ["result.res_feeder"]
+    assert schema.index_like(loaded_db, "result", "res_feeder") == "res_feeder"
 
 
 def test_content_rows(loaded_db):
