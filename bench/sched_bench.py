@@ -411,7 +411,10 @@ def measure(proj, server, mode, c, args):
     the run (with its warm-up), all stopped again."""
     if mode != "nowork":
         # The same pool for every server (the feeder's query sorts all unsent results).
-        rate = proj.rates.get((mode, c), 1000.0)
+        # this cell's last rate, else the mode's best so far (a pool that runs
+        # dry during a run would be measured as a slow scheduler)
+        rate = proj.rates.get((mode, c)) or max(
+            [r for (m, _), r in proj.rates.items() if m == mode] or [1000.0])
         proj.top_up(max(args.pool, int(rate * (args.duration + args.warmup) * 1.5)))
     proj.start([FEEDER[:-1] + (str(proj.feeder_sleep),)]
                + ([TRANSITIONER] if mode == "cycle" else []))
@@ -551,7 +554,7 @@ def main(argv=None):
     for server in args.server:
         for mode in args.mode:
             jobs = args.jobs or (0 if mode == "nowork" else
-                                 int(3000 * args.duration * len(args.concurrency)))
+                                 int(6000 * args.duration * len(args.concurrency)))
             proj = Project(server, jobs, args.keep, args.boinc,
                            slots=None if args.boinc else args.slots)
             try:
