@@ -1,5 +1,6 @@
 """16 hosts at once against the scheduler under a real Apache: no job twice."""
 
+import os
 import re
 import threading
 import time
@@ -17,9 +18,9 @@ REQUEST = """<scheduler_request>
     <core_client_major_version>7</core_client_major_version>
     <core_client_minor_version>20</core_client_minor_version>
     <core_client_release>5</core_client_release>
-    <work_req_seconds>100000.0</work_req_seconds>
-    <cpu_req_secs>100000.0</cpu_req_secs>
-    <cpu_req_instances>4.0</cpu_req_instances>
+    <work_req_seconds>{secs}</work_req_seconds>
+    <cpu_req_secs>{secs}</cpu_req_secs>
+    <cpu_req_instances>{instances}</cpu_req_instances>
     <estimated_delay>0.0</estimated_delay>
     <client_cap_plan_class>1</client_cap_plan_class>
     <platform_name>x86_64-pc-linux-gnu</platform_name>
@@ -43,11 +44,15 @@ REQUEST = """<scheduler_request>
 """
 
 
-def client(url, auth, n, sent, errors, total, deadline):
-    """One host: ask for work until all jobs are out (or time is up)."""
-    hostid, seqno = 0, 0
+def client(url, auth, n, sent, errors, total, deadline, start):
+    """One host: registered by an RPC asking for no work, then, once every
+    host is (``start``, a barrier), asking for work until all jobs are out
+    (or time is up).  Without the barrier a host that got going first could
+    take every job before the others had sent their first request."""
+    hostid, seqno, secs = 0, 0, 0
     while sum(len(v) for v in sent.values()) < total and time.time() < deadline:
-        body = REQUEST.format(auth=auth, hostid=hostid, seqno=seqno, n=n,
+        body = REQUEST.format(auth=auth, hostid=hostid, seqno=seqno, n=n, secs=secs,
+                              instances=4.0 if secs else 0.0,
                               cpid="%032x" % (n + 1)).encode()
         try:
             with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=60) as r:
@@ -62,6 +67,10 @@ def client(url, auth, n, sent, errors, total, deadline):
         if m:
             hostid, seqno = int(m.group(1)), 0
         seqno += 1
+        if not secs:
+            start.wait(60)
+            secs = 100000.0
+            continue
         names = re.findall(r"<result>\n<report_deadline>\d+</report_deadline>\n<wu_name>.*?"
                            r"</wu_name>\n<name>(.*?)</name>", reply)
         sent[n].extend(names)
@@ -88,8 +97,9 @@ def test_sixteen_hosts_every_job_sent_exactly_once(work_ready, private_apache, m
     sent = {n: [] for n in range(16)}
     errors = []
     deadline = time.time() + 300
+    start = threading.Barrier(16)
     threads = [threading.Thread(target=client, args=(url, auths[n % 4], n, sent, errors,
-                                                     1000, deadline))
+                                                     1000, deadline, start))
                for n in range(16)]
     for t in threads:
         t.start()
@@ -102,3 +112,16 @@ def test_sixteen_hosts_every_job_sent_exactly_once(work_ready, private_apache, m
     assert len(rows) == 1000
     assert all(r["server_state"] == 4 and r["hostid"] for r in rows)
     assert len({r["hostid"] for r in rows}) > 1
+    # mod_fcgid's scheduler processes run under SCHED_BATCH (sched.wsgi.serve_fcgi)
+    fcgi = os.path.join(str(wp.proj.dir), "cgi-bin", "fcgi").encode()
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).endswith(fcgi)]
+    assert pids
+    assert {os.sched_getscheduler(pid) for pid in pids} == {os.SCHED_BATCH}
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return f.read().rstrip(b"\0")
+    except OSError:
+        return b""
