@@ -410,12 +410,14 @@ def measure(proj, server, mode, c, args):
     """One measured loadgen run on proj: jobs topped up, its daemons and Apache started,
     the run (with its warm-up), all stopped again."""
     if mode != "nowork":
-        # The same pool for every server (the feeder's query sorts all unsent results).
-        # this cell's last rate, else the mode's best so far (a pool that runs
-        # dry during a run would be measured as a slow scheduler)
-        rate = proj.rates.get((mode, c)) or max(
-            [r for (m, _), r in proj.rates.items() if m == mode] or [1000.0])
-        proj.top_up(max(args.pool, int(rate * (args.duration + args.warmup) * 1.5)))
+        # The same pool for every server (BOINC's feeder sorts all unsent
+        # results: a bigger pool slows it), big enough not to run dry during
+        # the run (that would be measured as a slow scheduler): 1.5 x the best
+        # rate of any server in this cell so far, else 2.5 x the mode's best
+        # at another concurrency.  proj.rates is shared by the servers.
+        best = max([r for (m, _), r in proj.rates.items() if m == mode] or [0.0])
+        rate = 1.5 * proj.rates[(mode, c)] if (mode, c) in proj.rates else 2.5 * best
+        proj.top_up(max(args.pool, int(rate * (args.duration + args.warmup))))
     proj.start([FEEDER[:-1] + (str(proj.feeder_sleep),)]
                + ([TRANSITIONER] if mode == "cycle" else []))
     sampler = Sampler([proj])
@@ -429,7 +431,7 @@ def measure(proj, server, mode, c, args):
         proj.stop()
     figures.update(server=server, cpu=sampler.percent(*figures["window"]))
     if mode != "nowork":
-        proj.rates[(mode, c)] = max(figures["jobs_per_s"], 100.0)
+        proj.rates[(mode, c)] = max(proj.rates.get((mode, c), 0.0), figures["jobs_per_s"])
     return figures
 
 
@@ -445,12 +447,12 @@ def compare(args):
         impls["boinc-s%d" % sleep] = (args.versus, sleep)
     runs = []
     for server in args.server:
-        projs = {}
+        projs, rates = {}, {}
         try:
             for name, (build, sleep) in impls.items():
                 projs[name] = proj = Project(server, 0, args.keep, boinc=build,
                                              slots=None if build else args.slots)
-                proj.rates, proj.feeder_sleep = {}, sleep
+                proj.rates, proj.feeder_sleep = rates, sleep
             for mode in args.mode:
                 names = list(projs) if mode != "nowork" else list(projs)[:2]
                 for c in args.concurrency:
