@@ -92,9 +92,9 @@ def serve_fcgi(application, idle=None):
 def _batch_policy():
     """Linux's SCHED_BATCH for this process: waking up (a request arriving)
     it no longer preempts the process on the CPU, which is often another of
-    the many FastCGI processes in the middle of its own request.  With 16
-    scheduler processes on 2 CPUs that switching cost each nowork RPC 0.66 ms
-    of CPU instead of 0.49 ms (bench/sched_bench.py, docs/performance.md)."""
+    the many FastCGI processes in the middle of its own request (16
+    scheduler processes on 2 CPUs: nowork about a tenth faster on average,
+    within the runs' spread; docs/performance.md)."""
     try:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except (AttributeError, OSError):
