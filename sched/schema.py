@@ -138,10 +138,10 @@ def load_schema(db):
 
 def add_indexes(db):
     """Make the ADDED_INDEXES the connected database lacks; their names."""
-    desc = describe(db)
+    present = indexes(db)
     made = []
     for table, name in sorted(ADDED_INDEXES):
-        if table in desc["tables"] and name not in desc["indexes"].get(table, {}):
+        if table in present and name not in present[table]:
             db.execute(add_index_sql(table, name))
             made.append("%s.%s" % (table, name))
     return made
@@ -156,14 +156,9 @@ def add_index_sql(table, name):
 def index_like(db, table, name):
     """The name of ``table``'s index that starts with the columns (and
     directions) of the ADDED_INDEXES entry ``name``, or None."""
-    want = ADDED_INDEXES[(table, name)]
-    rows = db.rows("SELECT index_name, non_unique, column_name, sub_part, collation "
-                   "FROM information_schema.statistics WHERE table_schema = DATABASE() "
-                   "AND table_name = %s ORDER BY index_name, seq_in_index", (table,))
-    desc = {"tables": {}, "columns": {}, "indexes": {}}
-    _add_indexes(desc, ((table, r[0], int(r[1])) + tuple(r[2:]) for r in rows))
-    for index_name, index in desc["indexes"].get(table, {}).items():
-        if index.columns[:len(want.columns)] == want.columns:
+    want = ADDED_INDEXES[(table, name)].columns
+    for index_name, index in indexes(db, table).get(table, {}).items():
+        if index.columns[:len(want)] == want:
             return index_name
     return None
 
@@ -230,11 +225,19 @@ def describe(db):
         desc["columns"].setdefault(r[0], []).append(
             Column(r[1], ctype, r[3] == "YES", _norm_default(r[4], ctype, mysql),
                    _norm_extra(r[5])))
-    rows = db.rows("SELECT table_name, index_name, non_unique, column_name, sub_part, collation "
-                   "FROM information_schema.statistics WHERE table_schema = %s "
-                   "ORDER BY table_name, index_name, seq_in_index", (name,))
-    _add_indexes(desc, ((r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in rows))
+    desc["indexes"] = indexes(db)
     return desc
+
+
+def indexes(db, table=None):
+    """{table: {index name: Index}} of the connected database, or of ``table`` only."""
+    where, params = (" AND table_name = %s", (table,)) if table else ("", ())
+    rows = db.rows("SELECT table_name, index_name, non_unique, column_name, sub_part, collation "
+                   "FROM information_schema.statistics WHERE table_schema = DATABASE()"
+                   + where + " ORDER BY table_name, index_name, seq_in_index", params)
+    desc = {"indexes": {}}
+    _add_indexes(desc, ((r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in rows))
+    return desc["indexes"]
 
 
 def _add_indexes(desc, rows):
