@@ -13,3 +13,19 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 TEST_DB_PREFIX = "boinctest_"
+
+
+def program_pids(path):
+    """PIDs of live processes running the program at ``path``."""
+    pids = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if path.encode() in args:
+            pids.add(int(pid))
+    return pids

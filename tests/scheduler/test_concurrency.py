@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from accounts import create_user
+from testenv import program_pids
 from workproject import SHARED, work_ready  # noqa: F401 (fixture)
 
 REQUEST = """<scheduler_request>
@@ -113,15 +114,6 @@ def test_sixteen_hosts_every_job_sent_exactly_once(work_ready, private_apache, m
     assert all(r["server_state"] == 4 and r["hostid"] for r in rows)
     assert len({r["hostid"] for r in rows}) > 1
     # mod_fcgid's scheduler processes run under SCHED_BATCH (sched.wsgi.serve_fcgi)
-    fcgi = os.path.join(str(wp.proj.dir), "cgi-bin", "fcgi").encode()
-    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).endswith(fcgi)]
+    pids = program_pids(os.path.join(str(wp.proj.dir), "cgi-bin", "fcgi"))
     assert pids
     assert {os.sched_getscheduler(pid) for pid in pids} == {os.SCHED_BATCH}
-
-
-def _cmdline(pid):
-    try:
-        with open("/proc/%s/cmdline" % pid, "rb") as f:
-            return f.read().rstrip(b"\0")
-    except OSError:
-        return b""

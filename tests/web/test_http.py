@@ -5,34 +5,18 @@ served by the Apache configuration sched.apache writes, and called over
 HTTP with urllib, as a client would.
 """
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from testenv import program_pids
 from webrpc import children, error_of, web_project  # noqa: F401 (fixture)
 from sched import passwd
 from sched.web import RPCS
 
 EMAIL = "http.user@example.org"
 PW = passwd.client_hash("password", EMAIL)
-
-
-def program_pids(path):
-    """PIDs of live processes running the program at ``path``."""
-    pids = set()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if path.encode() in args:
-            pids.add(int(pid))
-    return pids
 
 
 @pytest.mark.parametrize("mode", ["cgi", "fcgi"])
