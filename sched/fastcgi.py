@@ -129,5 +129,10 @@ class WSGIServer(_FlupWSGIServer):
 
     def _setupSocket(self):
         sock = super()._setupSocket()
-        self.unix_socket = sock.family == socket.AF_UNIX
+        # flup labels mod_fcgid's socket (fd 0) AF_INET whatever it is: ask the kernel.
+        try:
+            family = sock.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN)
+        except (AttributeError, OSError):
+            family = sock.family
+        self.unix_socket = family == socket.AF_UNIX
         return sock

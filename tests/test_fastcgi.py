@@ -43,6 +43,9 @@ def stream(flag):
 WSGIServer(app, bindAddress=%(sock)r).run()
 """
 
+# As mod_fcgid starts a program: the listening socket is its fd 0.
+APP_FD0 = APP.replace("bindAddress=%(sock)r", "")
+
 HEADER = struct.Struct("!BBHHBx")
 
 
@@ -111,6 +114,45 @@ def server(tmp_path):
 
 PARAMS = {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/x", "SERVER_NAME": "127.0.0.1",
           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1"}
+
+
+@pytest.fixture
+def fcgid_server(tmp_path):
+    """The server with a listening Unix socket as fd 0; connect() as server's."""
+    path = str(tmp_path / "fd0.sock")
+    script = tmp_path / "app.py"
+    script.write_text(APP_FD0 % {"root": ROOT})
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    proc = subprocess.Popen([sys.executable, str(script)], stdin=listener.fileno(),
+                            stderr=subprocess.PIPE)
+    listener.close()
+
+    def connect():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.settimeout(10)
+        return s
+    yield connect
+    proc.kill()
+    proc.wait(10)
+
+
+def test_on_mod_fcgids_socket_a_reply_does_not_wait_for_the_peer_to_close(fcgid_server):
+    """flup half-closes and then waits for the web server to close its end;
+    on a Unix socket ours closes at once (flup calls fd 0 AF_INET: we ask the
+    kernel).  So a peer that keeps its end open doesn't hold up the next request."""
+    held = []
+    for i in range(2):
+        s = fcgid_server()
+        s.sendall(request(dict(PARAMS, CONTENT_LENGTH="3"), b"abc"))
+        out, end = read_records(s)
+        assert b'"n": 3' in out and end is not None
+        assert s.recv(1) == b""                 # closed from the server's side
+        held.append(s)                          # ... and not closed from ours
+    for s in held:
+        s.close()
 
 
 def test_large_request_and_reply_across_many_records(server):
