@@ -235,7 +235,12 @@ def main(argv=None):
         else:
             os.environ["BOINC_PROJECT_DIR"] = proj.dir
             from sched.scheduler import app
-            application, cpu_now = app.application, time.process_time
+
+            def application(environ, start_response):     # as a FastCGI worker runs it
+                out = b"".join(app.application(environ, start_response))
+                app.after_request()
+                return [out]
+            cpu_now = time.process_time
             profiler = CPUSampler() if args.sample else \
                 cProfile.Profile() if args.profile else None
         drive(application, hosts, args.mode, len(hosts))       # each host registered

@@ -178,6 +178,7 @@ class Database:
         self.unix_socket = unix_socket
         self.setting = setting          # named in error messages
         self.conn = None
+        self._sent = None               # a statement sent whose outcome is unread
 
     @classmethod
     def from_config(cls, cfg, replica=False):
@@ -221,6 +222,11 @@ class Database:
         return self
 
     def close(self):
+        if self._sent is not None:      # not lost: the server has it; its outcome is read
+            try:
+                self.outcome()
+            except DatabaseError:
+                pass
         if self.conn is not None:
             try:
                 self.conn.close()
@@ -239,6 +245,8 @@ class Database:
         statement without rows (``how`` None) its affected-row count."""
         if self.conn is None:
             self.connect()
+        elif self._sent is not None:
+            self.outcome()
         try:
             return self._once(sql, args, how)
         except OperationalError as exc:
@@ -299,6 +307,48 @@ class Database:
         self._run(sql, args, None, False)
         return self.conn.insert_id()
 
+    def send(self, sql, args=None):
+        """Send one statement without waiting for the server (outside a
+        transaction, autocommitted): the caller works on meanwhile, and the
+        outcome is read by :meth:`outcome`, or before this connection's next
+        statement.  (The scheduler writes its reply while MariaDB updates
+        the host row.)  A connection found lost when the outcome is read
+        is not retried: whether the server ran the statement is unknown."""
+        if self.conn is None:
+            self.connect()
+        elif self._sent is not None:
+            self.outcome()
+        try:
+            query = bind(self.conn, sql, args)
+            try:
+                self.conn.send_query(query)
+            except OperationalError as exc:
+                if not exc.args or exc.args[0] != 2006:     # 2006: nothing was sent
+                    raise
+                self.close()
+                self.connect()
+                self.conn.send_query(query)
+        except Error as exc:
+            raise self._error(exc, sql) from None
+        self._sent = sql
+
+    def outcome(self):
+        """The affected rows of the statement :meth:`send` sent (None when
+        none is waiting); DatabaseError if it failed."""
+        sql, self._sent = self._sent, None
+        if sql is None:
+            return None
+        conn = self.conn
+        try:
+            conn.read_query_result()
+            conn.store_result()
+            rows = conn.affected_rows()
+            while conn.next_result() == 0:
+                conn.store_result()
+        except Error as exc:
+            raise self._error(exc, sql) from None
+        return rows
+
     def executemany(self, sql, seq):
         """One statement over many parameter tuples: an ``INSERT ... VALUES``
         goes as multi-row INSERTs of up to MAX_STATEMENT bytes; anything else
@@ -350,6 +400,8 @@ class _Transaction:
         db = self.db
         if db.conn is None:
             db.connect()
+        elif db._sent is not None:
+            db.outcome()
         try:
             db.conn.autocommit(False)
         except Error as exc:

@@ -40,6 +40,35 @@ def test_transaction_rolls_back(fresh_db):
     assert fresh_db.scalar("SELECT count(*) FROM t") == 1
 
 
+def test_a_sent_statement_is_read_later_or_before_the_next_one(fresh_db):
+    fresh_db.execute("CREATE TABLE t (id int primary key, n int) ENGINE=InnoDB")
+    fresh_db.execute("INSERT INTO t VALUES (1, 0), (2, 0)")
+    fresh_db.send("UPDATE t SET n=%s WHERE id > %s", (5, 0))
+    assert fresh_db.outcome() == 2
+    assert fresh_db.outcome() is None                   # nothing waiting
+    fresh_db.send("UPDATE t SET n=n+1 WHERE id=%s", (1,))
+    assert fresh_db.scalar("SELECT n FROM t WHERE id=1") == 6      # read first, then this
+    fresh_db.send("UPDATE t SET n=n+1 WHERE id=%s", (2,))
+    with fresh_db.transaction():                        # not part of the transaction
+        fresh_db.execute("UPDATE t SET n=n+1 WHERE id=1")
+    fresh_db.send("UPDATE t SET n=n+1 WHERE id=%s", (2,))
+    fresh_db.send("UPDATE t SET n=n+1 WHERE id=%s", (2,))          # the first one is read
+    fresh_db.close()                                    # ... and so is the last
+    assert fresh_db.rows("SELECT id, n FROM t ORDER BY id") == ((1, 7), (2, 8))
+
+
+def test_a_sent_statement_that_fails_fails_when_read(fresh_db):
+    fresh_db.send("UPDATE no_such_table SET n=1")
+    with pytest.raises(dbmod.DatabaseError) as info:
+        fresh_db.outcome()
+    assert "no_such_table" in str(info.value) and "\n" not in str(info.value)
+    fresh_db.send("UPDATE no_such_table SET n=%s", (2,))
+    with pytest.raises(dbmod.DatabaseError) as info:
+        fresh_db.scalar("SELECT 1")                     # the next statement reads it
+    assert "no_such_table" in str(info.value)
+    assert fresh_db.scalar("SELECT 1") == 1             # the connection goes on
+
+
 def test_bad_statement_is_one_line(fresh_db):
     with pytest.raises(dbmod.DatabaseError) as info:
         fresh_db.query("SELECT * FROM no_such_table")

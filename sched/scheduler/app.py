@@ -111,6 +111,27 @@ def idle():
         log.flush()
 
 
+def after_request():
+    """The FastCGI server's hook, after each reply has gone out (and after
+    each second without a request): the outcome of the host update the
+    request sent (handler._update_host), then :func:`idle`."""
+    _sent_outcome()
+    idle()
+
+
+def _sent_outcome():
+    """Read the outcome of the statement the request left in flight (a lost
+    connection is found and reopened by the next request's first query)."""
+    if _state.db is None:
+        return
+    try:
+        _state.db.outcome()
+    except DatabaseError as exc:
+        if _state.log is not None:
+            _state.log.critical("host.update() failed: %s", exc)
+            _state.log.flush()
+
+
 class _Paths:
     """The files a request looks at, named once per config."""
 
@@ -333,6 +354,7 @@ def close():
     """Close what the process kept open, as it ends (a CGI process then ends
     without shutting the interpreter down): the DB politely, so the server
     logs no aborted connection; the log, with the lines still kept back."""
+    _sent_outcome()
     if _state.db is not None:
         _state.db.close()
     if _state.log is not None:

@@ -8,6 +8,6 @@ def run():
     scan.use_regex()            # a long-lived process: compile once, scan faster
     app.long_lived()
     try:
-        serve_fcgi(app.application, idle=app.idle)
+        serve_fcgi(app.application, idle=app.after_request)
     finally:
         app.close()

@@ -151,8 +151,11 @@ def _update_host(ctx, initial):
     changed.update((k, v) for k, v in host.items()
                    if k not in changed and k != "id" and v != initial.get(k))
     if changed:
-        ctx.db.execute("UPDATE host SET %s WHERE id=%%s" % ", ".join("%s=%%s" % k for k in changed),
-                       list(changed.values()) + [host["id"]])
+        # Sent, not waited for: the reply is written meanwhile, and the
+        # outcome read after it has gone out (app.after_request) or before
+        # the next statement.  BOINC too answers when the host update fails.
+        ctx.db.send("UPDATE host SET %s WHERE id=%%s" % ", ".join("%s=%%s" % k for k in changed),
+                    list(changed.values()) + [host["id"]])
     host.update(changed)
 
 
@@ -302,6 +305,8 @@ def process_request(ctx):
             return
     try:
         _process(ctx, initial, ok_to_send, no_work)
+        if lock:            # the host row is written before the next RPC may start
+            ctx.db.outcome()
     finally:
         if lock:
             lock[0].close()

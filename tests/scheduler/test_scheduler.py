@@ -32,8 +32,10 @@ def rpc(wp, body, monkeypatch, method="POST"):
     out = schedapp.application({"wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data)),
                                 "REQUEST_METHOD": method, "REMOTE_ADDR": "127.0.0.1"},
                                lambda s, h: status.append((s, dict(h))))
+    out = b"".join(out)
+    schedapp.after_request()        # as the FastCGI server does once the reply is out
     assert status[0][0] == "200 OK"
-    return b"".join(out).decode(), status[0][1]
+    return out.decode(), status[0][1]
 
 
 @pytest.fixture(autouse=True)
@@ -246,3 +248,22 @@ def test_long_lived_process_buffers_its_log_and_rechecks_files_each_second(
     rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
     schedapp.close()                                           # the rest, at the end
     assert sched_log(wp).count("Scheduler ran") == before.count("Scheduler ran") + 4
+
+
+def test_a_failed_host_update_is_logged_and_the_reply_stands(work_ready, monkeypatch):
+    """The host row is written while the reply is made, and the outcome read
+    once it has gone out: a failed update is logged (BOINC too answers
+    then), and nothing else of the RPC is undone."""
+    wp = work_ready(njobs=1)
+    auth = create_user(wp.db, "vol@example.com", "volunteer")
+    reply, _ = rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
+    hostid = int(re.search(r"<hostid>(\d+)</hostid>", reply).group(1))
+    seqno = 2 ** 40                     # more than the host table's rpc_seqno (int) holds
+    reply, _ = rpc(wp, request_text("run-plain", 1, auth, hostid=hostid, rpc_seqno=seqno),
+                   monkeypatch)
+    assert "<project_is_down" not in reply and "<hostid>" not in reply, reply
+    assert "host.update() failed" in sched_log(wp) and "rpc_seqno" in sched_log(wp)
+    assert wp.db.scalar("SELECT rpc_seqno FROM host WHERE id=%s", (hostid,)) == 0
+    reply, _ = rpc(wp, request_text("run-plain", 1, auth, hostid=hostid, rpc_seqno=3),
+                   monkeypatch)
+    assert wp.db.scalar("SELECT rpc_seqno FROM host WHERE id=%s", (hostid,)) == 3
