@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields
 
-from . import db as dbmod, states
+from . import states
 from .db import DatabaseError
 from .errors import BoincError
 from .input_template import InputTemplate, sub_appname_xml
@@ -251,19 +251,16 @@ class WorkCreator:
         for values in self._values(wus):
             self._wait()
             try:
-                self.db.conn.send_query(head + values)
-            except dbmod.Error as exc:
+                self.db.send(head + values)
+            except DatabaseError as exc:
                 raise self._db_error(exc) from None
-            self._pending = True
 
     def _wait(self):
         """Collect the result of an INSERT still in flight (errors surface here)."""
-        if self._pending:
-            self._pending = False
-            try:
-                self.db.conn.read_query_result()
-            except dbmod.Error as exc:
-                raise self._db_error(exc) from None
+        try:
+            self.db.outcome()
+        except DatabaseError as exc:
+            raise self._db_error(exc) from None
 
     def _drain(self):
         try:
@@ -272,13 +269,12 @@ class WorkCreator:
             pass
 
     def _db_error(self, exc):
-        text = exc.args[-1] if exc.args else str(exc)
-        dup = _duplicate_name(text)
+        dup = _duplicate_name(str(exc))
         if dup is not None:
             label = self._seen.get(_name_key(dup))
             return WorkError("%sa workunit named '%s' already exists"
                              % (label + ": " if label else "", dup))
-        return DatabaseError("%s: %s" % (self.db.describe(), text))
+        return exc
 
     def _insert_one(self, wu, assignment):
         cols = self._columns
@@ -340,7 +336,6 @@ class WorkCreator:
         """
         report = CreateReport()
         self._seen = {}
-        self._pending = False
         start_mark = self.files.mark()
         try:
             self.columns()
