@@ -120,16 +120,10 @@ def after_request():
 
 
 def _sent_outcome():
-    """Read the outcome of the statement the request left in flight (a lost
-    connection is found and reopened by the next request's first query)."""
-    if _state.db is None:
-        return
-    try:
-        _state.db.outcome()
-    except DatabaseError as exc:
-        if _state.log is not None:
-            _state.log.critical("host.update() failed: %s", exc)
-            _state.log.flush()
+    """The host update the request left in flight (a lost connection is found
+    and reopened by the next request's first query)."""
+    if _state.db is not None:
+        handler.host_update_outcome(_state.db, _state.log)
 
 
 class _Paths:

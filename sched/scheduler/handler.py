@@ -3,6 +3,7 @@
 import os
 import time
 
+from ..db import DatabaseError
 from ..md5 import md5_hex
 from . import auth, prefs
 from .quota import HostAppVersions
@@ -153,10 +154,21 @@ def _update_host(ctx, initial):
     if changed:
         # Sent, not waited for: the reply is written meanwhile, and the
         # outcome read after it has gone out (app.after_request) or before
-        # the next statement.  BOINC too answers when the host update fails.
+        # the next statement (host_update_outcome).
         ctx.db.send("UPDATE host SET %s WHERE id=%%s" % ", ".join("%s=%%s" % k for k in changed),
                     list(changed.values()) + [host["id"]])
     host.update(changed)
+
+
+def host_update_outcome(db, log):
+    """Read the outcome of the host update _update_host sent; a failure is
+    logged as BOINC logs it, and the RPC's reply stands, as BOINC's does."""
+    try:
+        db.outcome()
+    except DatabaseError as exc:
+        if log is not None:
+            log.critical("host.update() failed: %s", exc)
+            log.flush()
 
 
 _misc_cache = {}
@@ -306,7 +318,7 @@ def process_request(ctx):
     try:
         _process(ctx, initial, ok_to_send, no_work)
         if lock:            # the host row is written before the next RPC may start
-            ctx.db.outcome()
+            host_update_outcome(ctx.db, log)
     finally:
         if lock:
             lock[0].close()

@@ -267,3 +267,36 @@ def test_a_failed_host_update_is_logged_and_the_reply_stands(work_ready, monkeyp
     reply, _ = rpc(wp, request_text("run-plain", 1, auth, hostid=hostid, rpc_seqno=3),
                    monkeypatch)
     assert wp.db.scalar("SELECT rpc_seqno FROM host WHERE id=%s", (hostid,)) == 3
+
+
+def test_with_sched_lockfile_dir_the_host_row_is_written_before_the_lock_goes(
+        work_ready, monkeypatch):
+    """One scheduler per host at a time: the host update the RPC sent is read
+    back before its lock file is released, not after the reply."""
+    from sched import db as dbmod
+    from test_quota import set_options
+    wp = work_ready(njobs=0)
+    lockdir = os.path.join(wp.dir, "sched_locks")
+    os.mkdir(lockdir)
+    set_options(wp, sched_lockfile_dir=lockdir)
+    auth = create_user(wp.db, "vol@example.com", "volunteer")
+    events = []
+    real_outcome, real_unlink = dbmod.Database.outcome, os.unlink
+
+    def outcome(self):
+        if self._sent is not None:
+            events.append("outcome")
+        return real_outcome(self)
+
+    def unlink(path, **kwargs):
+        if str(path).startswith(lockdir):
+            events.append("unlock")
+        return real_unlink(path, **kwargs)
+    monkeypatch.setattr(dbmod.Database, "outcome", outcome)
+    monkeypatch.setattr(os, "unlink", unlink)
+    reply, _ = rpc(wp, request_text("run-plain", 1, auth), monkeypatch)
+    hostid = int(re.search(r"<hostid>(\d+)</hostid>", reply).group(1))
+    rpc(wp, request_text("run-plain", 1, auth, hostid=hostid, rpc_seqno=7), monkeypatch)
+    assert events == ["outcome", "unlock"] * 2, events
+    assert wp.db.scalar("SELECT rpc_seqno FROM host WHERE id=%s", (hostid,)) == 7
+    assert os.listdir(lockdir) == []
