@@ -243,10 +243,7 @@ class Database:
     def _run(self, sql, args, how, retry):
         """Run one statement: its rows (``how``: 0 tuples, 1 dicts), or for a
         statement without rows (``how`` None) its affected-row count."""
-        if self.conn is None:
-            self.connect()
-        elif self._sent is not None:
-            self.outcome()
+        self._ready()
         try:
             return self._once(sql, args, how)
         except OperationalError as exc:
@@ -314,10 +311,7 @@ class Database:
         statement.  (The scheduler writes its reply while MariaDB updates
         the host row.)  A connection found lost when the outcome is read
         is not retried: whether the server ran the statement is unknown."""
-        if self.conn is None:
-            self.connect()
-        elif self._sent is not None:
-            self.outcome()
+        self._ready()
         try:
             query = bind(self.conn, sql, args)
             try:
@@ -331,6 +325,13 @@ class Database:
         except Error as exc:
             raise self._error(exc, sql) from None
         self._sent = sql
+
+    def _ready(self):
+        """Connected, and no sent statement's outcome left unread."""
+        if self.conn is None:
+            self.connect()
+        elif self._sent is not None:
+            self.outcome()
 
     def outcome(self):
         """The affected rows of the statement :meth:`send` sent (None when
@@ -398,10 +399,7 @@ class _Transaction:
 
     def __enter__(self):
         db = self.db
-        if db.conn is None:
-            db.connect()
-        elif db._sent is not None:
-            db.outcome()
+        db._ready()
         try:
             db.conn.autocommit(False)
         except Error as exc:
